@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# engine.sh makes sure a Docker engine answers on this machine.
+#
+# When `docker info` already works it does nothing. Otherwise it installs
+# Debian's docker.io (and debootstrap, which `backlab images build` needs to
+# make the base image where no registry answers), starts dockerd in the
+# background and waits until it answers. Needs root where it has to install.
+set -euo pipefail
+
+log() { printf 'engine: %s\n' "$*" >&2; }
+
+if docker info >/dev/null 2>&1; then
+  exit 0
+fi
+
+if [ "$(id -u)" != 0 ]; then
+  log "no Docker engine answers and this is not root: start one (for example 'sudo bash scripts/engine.sh'), then retry"
+  exit 1
+fi
+
+need=()
+command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
+command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
+if [ ${#need[@]} -gt 0 ]; then
+  log "installing ${need[*]} from Debian"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >/dev/null
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+logfile=${BACKLAB_DOCKERD_LOG:-/var/log/backlab-dockerd.log}
+if ! pgrep -x dockerd >/dev/null 2>&1; then
+  log "starting dockerd (log: $logfile)"
+  # containerd is started by dockerd itself when no system containerd runs.
+  nohup dockerd >"$logfile" 2>&1 &
+fi
+
+for _ in $(seq 1 120); do
+  if docker info >/dev/null 2>&1; then
+    log "Docker engine is up ($(docker version --format '{{.Server.Version}}' 2>/dev/null))"
+    exit 0
+  fi
+  sleep 0.5
+done
+log "dockerd did not answer within 60 s; see $logfile"
+tail -n 30 "$logfile" >&2 || true
+exit 1
