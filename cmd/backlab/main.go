@@ -1,0 +1,118 @@
+// Command backlab runs hands-on back-end labs in sandboxes.
+//
+// Usage:
+//
+//	backlab images build [--ca-bundle FILE] [LAB...]   build the base and lab images
+//	backlab lab validate LAB...                        check lab folders
+//	backlab lab test LAB... [--solution DIR --expect pass|fail [--failing a,b]]
+//	backlab lab new NAME [--dir labs]                  scaffold a working lab
+//	backlab run LAB                                    do a lab in this terminal
+//	backlab reap                                       remove sandboxes left by dead processes
+//	backlab bench sandbox LAB [-n N]                   measure cold sandbox-ready time
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+)
+
+// exitError carries an exit status without a message of its own.
+type exitError int
+
+func (e exitError) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	var code exitError
+	switch {
+	case err == nil:
+	case errors.As(err, &code):
+		os.Exit(int(code))
+	case errors.Is(err, flag.ErrHelp):
+		os.Exit(2)
+	default:
+		fmt.Fprintln(os.Stderr, "backlab:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `backlab runs hands-on back-end labs in sandboxes.
+
+Commands:
+  images build [--ca-bundle FILE] [LAB...]   build the base image and the images of labs (default: labs/)
+  lab validate LAB...                        check lab folders; prints file:line: field: problem
+  lab test LAB... [--solution DIR --expect pass|fail [--failing a,b]]
+                                             prove labs both ways in real sandboxes
+  lab new NAME [--dir labs]                  scaffold a working lab
+  run LAB                                    do a lab in this terminal (Ctrl-] for the menu)
+  reap                                       remove sandboxes left by processes that died
+  bench sandbox LAB [-n N]                   measure cold sandbox-ready time
+
+A LAB is a lab folder (labs/add-index) or a folder of labs (labs/).
+`
+
+// run dispatches one command line.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel()}))
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	cmd, rest := args[0], args[1:]
+	sub := ""
+	if len(rest) > 0 {
+		sub = rest[0]
+	}
+	switch {
+	case cmd == "images" && sub == "build":
+		return cmdImagesBuild(ctx, rest[1:], stdout, stderr, logger)
+	case cmd == "lab" && sub == "validate":
+		return cmdLabValidate(rest[1:], stdout, stderr)
+	case cmd == "lab" && sub == "test":
+		return cmdLabTest(ctx, rest[1:], stdout, stderr, logger)
+	case cmd == "lab" && sub == "new":
+		return cmdLabNew(rest[1:], stdout, stderr)
+	case cmd == "run":
+		return cmdRun(ctx, rest, stdout, stderr, logger)
+	case cmd == "reap":
+		return cmdReap(ctx, rest, stdout, stderr, logger)
+	case cmd == "bench" && sub == "sandbox":
+		return cmdBenchSandbox(ctx, rest[1:], stdout, stderr, logger)
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", strings.Join(args[:min(2, len(args))], " "))
+}
+
+func logLevel() slog.Level {
+	if os.Getenv("BACKLAB_DEBUG") != "" {
+		return slog.LevelDebug
+	}
+	return slog.LevelWarn
+}
+
+// parseInterleaved parses flags that may come before or after positional
+// arguments and returns the positional ones.
+func parseInterleaved(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
