@@ -9,7 +9,18 @@ set -euo pipefail
 
 log() { printf 'engine: %s\n' "$*" >&2; }
 
+# Sandboxes live on internal networks whose bridges backlab names "blk-…".
+# An internal network still lets its containers reach the host itself (the
+# bridge's gateway address, and through it every address of the host), so
+# drop whatever arrives at the host from those bridges.
+isolate_host() {
+  if command -v iptables >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+    iptables -C INPUT -i blk-+ -j DROP 2>/dev/null || iptables -I INPUT -i blk-+ -j DROP
+  fi
+}
+
 if docker info >/dev/null 2>&1; then
+  isolate_host
   exit 0
 fi
 
@@ -38,6 +49,7 @@ fi
 for _ in $(seq 1 120); do
   if docker info >/dev/null 2>&1; then
     log "Docker engine is up ($(docker version --format '{{.Server.Version}}' 2>/dev/null))"
+    isolate_host
     exit 0
   fi
   sleep 0.5
