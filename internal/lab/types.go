@@ -28,6 +28,9 @@ type Lab struct {
 	// FailingAtStart lists the checker steps the starter must fail; all
 	// other steps must pass on the starter.
 	FailingAtStart []string `yaml:"failing_at_start" json:"failing_at_start" jsonschema:"required,minItems=1,description=Checker steps the starter must fail; all others must pass at start."`
+
+	// dir is the folder the lab was loaded from.
+	dir string
 }
 
 // Service is one container of the sandbox.
