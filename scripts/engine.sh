@@ -12,10 +12,14 @@ log() { printf 'engine: %s\n' "$*" >&2; }
 # Sandboxes live on internal networks whose bridges backlab names "blk-…".
 # An internal network still lets its containers reach the host itself (the
 # bridge's gateway address, and through it every address of the host), so
-# drop whatever arrives at the host from those bridges.
+# drop every connection a sandbox opens towards the host. Replies to
+# connections the host opened (readiness probes) still come back.
 isolate_host() {
   if command -v iptables >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    iptables -C INPUT -i blk-+ -j DROP 2>/dev/null || iptables -I INPUT -i blk-+ -j DROP
+    # An earlier version dropped replies too; remove that rule.
+    while iptables -D INPUT -i blk-+ -j DROP 2>/dev/null; do :; done
+    local rule=(INPUT -i blk-+ -m conntrack ! --ctstate ESTABLISHED,RELATED -j DROP)
+    iptables -C "${rule[@]}" 2>/dev/null || iptables -I "${rule[@]}"
   fi
 }
 
