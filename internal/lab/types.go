@@ -6,7 +6,7 @@ type Lab struct {
 	// Version of the lab format; must be 1.
 	Version int `yaml:"version" json:"version" jsonschema:"required,enum=1,description=Lab format version; always 1."`
 	// ID names the lab; it must equal the folder's name.
-	ID         string   `yaml:"id" json:"id" jsonschema:"required,pattern=^[a-z0-9][a-z0-9-]{0,62}$,description=Lab id; equals the folder name."`
+	ID         string   `yaml:"id" json:"id" jsonschema:"required,pattern=^[a-z0-9][a-z0-9-]{0\\,62}$,description=Lab id; equals the folder name."`
 	Title      string   `yaml:"title" json:"title" jsonschema:"required,minLength=1,description=Title shown in the catalog."`
 	Summary    string   `yaml:"summary" json:"summary" jsonschema:"required,minLength=1,description=One or two sentences shown in the catalog."`
 	Skills     []string `yaml:"skills" json:"skills" jsonschema:"required,minItems=1,description=Skills the lab trains."`
@@ -35,7 +35,7 @@ type Lab struct {
 
 // Service is one container of the sandbox.
 type Service struct {
-	Name string `yaml:"name" json:"name" jsonschema:"required,pattern=^[a-z0-9][a-z0-9-]{0,62}$,description=Host name of the service inside the sandbox."`
+	Name string `yaml:"name" json:"name" jsonschema:"required,pattern=^[a-z0-9][a-z0-9-]{0\\,62}$,description=Host name of the service inside the sandbox."`
 	// Image names a ready image; Build a folder with a Dockerfile. Exactly
 	// one of them is set.
 	Image   string            `yaml:"image,omitempty" json:"image,omitempty" jsonschema:"description=Image to run (exactly one of image and build)."`
@@ -46,7 +46,7 @@ type Service struct {
 	User      string            `yaml:"user,omitempty" json:"user,omitempty" jsonschema:"description=User to run as (name or uid[:gid]); never root."`
 	WorkDir   string            `yaml:"workdir,omitempty" json:"workdir,omitempty"`
 	Mounts    []Mount           `yaml:"mounts,omitempty" json:"mounts,omitempty"`
-	Tmpfs     map[string]string `yaml:"tmpfs,omitempty" json:"tmpfs,omitempty" jsonschema:"description=Path to tmpfs mount options (e.g. uid=100,gid=102,mode=2775)."`
+	Tmpfs     map[string]string `yaml:"tmpfs,omitempty" json:"tmpfs,omitempty" jsonschema:"description=Path to tmpfs mount options (e.g. uid=100\\,gid=102\\,mode=2775)."`
 	CapAdd    []string          `yaml:"cap_add,omitempty" json:"cap_add,omitempty" jsonschema:"description=Capabilities kept although all others are dropped."`
 	Resources Resources         `yaml:"resources,omitempty" json:"resources,omitempty"`
 	Readiness *Readiness        `yaml:"readiness,omitempty" json:"readiness,omitempty"`
@@ -76,7 +76,7 @@ type Readiness struct {
 	HTTP *HTTPProbe `yaml:"http,omitempty" json:"http,omitempty"`
 	Exec []string   `yaml:"exec,omitempty" json:"exec,omitempty" jsonschema:"description=Command that exits 0 once ready."`
 	// Timeout like "30s"; default 60s.
-	Timeout string `yaml:"timeout,omitempty" json:"timeout,omitempty" jsonschema:"description=Longest wait for readiness (Go duration, e.g. 30s); default 60s."`
+	Timeout string `yaml:"timeout,omitempty" json:"timeout,omitempty" jsonschema:"description=Longest wait for readiness (Go duration\\, e.g. 30s); default 60s."`
 }
 
 // HTTPProbe is ready when GET Path on Port answers below 500.
@@ -95,7 +95,7 @@ type Workspace struct {
 
 // Task is one step of the lab as the learner sees it.
 type Task struct {
-	ID    string `yaml:"id" json:"id" jsonschema:"required,pattern=^[a-z0-9][a-z0-9-]{0,62}$"`
+	ID    string `yaml:"id" json:"id" jsonschema:"required,pattern=^[a-z0-9][a-z0-9-]{0\\,62}$"`
 	Title string `yaml:"title" json:"title" jsonschema:"required,minLength=1"`
 	// Instructions is a Markdown file.
 	Instructions string `yaml:"instructions" json:"instructions" jsonschema:"required,description=Markdown file with the task's instructions."`
@@ -127,7 +127,7 @@ type Checker struct {
 
 // Step is one verification the checker reports.
 type Step struct {
-	ID    string `yaml:"id" json:"id" jsonschema:"required,pattern=^[a-z0-9][a-z0-9-]{0,62}$"`
+	ID    string `yaml:"id" json:"id" jsonschema:"required,pattern=^[a-z0-9][a-z0-9-]{0\\,62}$"`
 	Title string `yaml:"title" json:"title" jsonschema:"required,minLength=1"`
 }
 

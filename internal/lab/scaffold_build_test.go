@@ -1,0 +1,52 @@
+package lab_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/backlab/backlab/internal/images"
+	"github.com/backlab/backlab/internal/lab"
+)
+
+// TestScaffoldIsAValidLab scaffolds a lab, loads it with no problems and
+// compiles its checker. The checker imports the checker SDK, which only
+// resolves inside this module, so the lab is made in a temporary folder
+// under testdata (which go build ./... and go vet ./... skip) and removed
+// afterwards.
+func TestScaffoldIsAValidLab(t *testing.T) {
+	if err := os.MkdirAll("testdata", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tmp, err := os.MkdirTemp("testdata", "tmp-scaffold-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		os.RemoveAll(tmp)
+		os.Remove("testdata") // only when empty
+	})
+	dir := filepath.Join(tmp, "demo")
+	if err := lab.Scaffold(dir, "demo"); err != nil {
+		t.Fatal(err)
+	}
+	l, err := lab.Load(dir)
+	if err != nil {
+		t.Fatalf("the scaffolded lab does not load:\n%v", err)
+	}
+	if l.ID != "demo" || len(l.FailingAtStart) == 0 || len(l.Variants) == 0 || len(l.Tasks[0].Hints) != 3 {
+		t.Errorf("the scaffolded lab lacks a part: id %q, failing_at_start %v, %d variants, %d hints",
+			l.ID, l.FailingAtStart, len(l.Variants), len(l.Tasks[0].Hints))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	bin, err := images.CompileChecker(ctx, l.Path(l.Checker.Build))
+	if err != nil {
+		t.Fatalf("the scaffolded checker does not build: %v", err)
+	}
+	if len(bin) < 1<<20 {
+		t.Errorf("the checker binary is only %d bytes", len(bin))
+	}
+}
