@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -123,16 +122,4 @@ func Scaffold(dir, id string) error {
 func scaffoldFailed(dir string, err error) error {
 	_ = os.RemoveAll(dir)
 	return fmt.Errorf("scaffold %s: %w", dir, err)
-}
-
-// scaffoldPaths lists the template's files (for tests).
-func scaffoldPaths() []string {
-	var ps []string
-	_ = fs.WalkDir(scaffoldFS, "scaffold", func(p string, d fs.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			ps = append(ps, path.Clean(p))
-		}
-		return err
-	})
-	return ps
 }
