@@ -81,6 +81,9 @@ func Scaffold(dir, id string) error {
 	if err != nil {
 		return err
 	}
+	if rel, ok := schemaFrom(dir); ok {
+		files[FileName] = bytes.Replace(files[FileName], []byte("$schema=../lab.schema.json"), []byte("$schema="+rel), 1)
+	}
 	parent := filepath.Dir(filepath.Clean(dir))
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return fmt.Errorf("create %s: %w", parent, err)
@@ -122,4 +125,28 @@ func Scaffold(dir, id string) error {
 func scaffoldFailed(dir string, err error) error {
 	_ = os.RemoveAll(dir)
 	return fmt.Errorf("scaffold %s: %w", dir, err)
+}
+
+// schemaFrom finds lab.schema.json for a lab made in dir: the parent
+// folder's own (labs/), or the module's labs/lab.schema.json above it. It
+// returns the path relative to dir, in slash form.
+func schemaFrom(dir string) (string, bool) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return "", false
+	}
+	for d := filepath.Dir(abs); ; d = filepath.Dir(d) {
+		for _, cand := range []string{filepath.Join(d, "lab.schema.json"), filepath.Join(d, filepath.FromSlash(SchemaFile))} {
+			if _, err := os.Stat(cand); err == nil {
+				rel, err := filepath.Rel(abs, cand)
+				if err != nil {
+					return "", false
+				}
+				return filepath.ToSlash(rel), true
+			}
+		}
+		if filepath.Dir(d) == d {
+			return "", false
+		}
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -39,6 +40,15 @@ func TestScaffoldIsAValidLab(t *testing.T) {
 	if l.ID != "demo" || len(l.FailingAtStart) == 0 || len(l.Variants) == 0 || len(l.Tasks[0].Hints) != 3 {
 		t.Errorf("the scaffolded lab lacks a part: id %q, failing_at_start %v, %d variants, %d hints",
 			l.ID, l.FailingAtStart, len(l.Variants), len(l.Tasks[0].Hints))
+	}
+	data, err := os.ReadFile(filepath.Join(dir, lab.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// From internal/lab/testdata/tmp-scaffold-*/demo the module's schema is
+	// five folders up.
+	if want := "# yaml-language-server: $schema=../../../../../labs/lab.schema.json\n"; !strings.HasPrefix(string(data), want) {
+		t.Errorf("lab.yaml starts %q; want %q", strings.SplitN(string(data), "\n", 2)[0], want)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
