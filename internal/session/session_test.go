@@ -1,0 +1,303 @@
+package session_test
+
+import (
+	"context"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/moby/moby/client"
+
+	"github.com/backlab/backlab/internal/images"
+	"github.com/backlab/backlab/internal/lab"
+	"github.com/backlab/backlab/internal/labrun"
+	"github.com/backlab/backlab/internal/session"
+	"github.com/backlab/backlab/internal/store"
+	"github.com/backlab/backlab/internal/testenv"
+	"github.com/backlab/backlab/runner"
+	"github.com/backlab/backlab/runner/docker"
+)
+
+// scaffoldLab writes the `lab new` template into a folder inside the
+// module (its checker imports the SDK) and loads it.
+func scaffoldLab(t *testing.T) *lab.Lab {
+	t.Helper()
+	if err := os.MkdirAll("testdata", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tmp, err := os.MkdirTemp("testdata", "tmp-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(tmp); os.Remove("testdata") })
+	dir := filepath.Join(tmp, "sess-test")
+	if err := lab.Scaffold(dir, "sess-test"); err != nil {
+		t.Fatal(err)
+	}
+	l, err := lab.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+type env struct {
+	m     *session.Manager
+	st    *store.Store
+	lab   *lab.Lab
+	built int
+}
+
+func newEnv(t *testing.T, idle, warn time.Duration) *env {
+	t.Helper()
+	testenv.NeedDocker(t)
+	l := scaffoldLab(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	cli, err := client.New(client.FromEnv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inst := "sesstest-" + labrun.NewSessionID("")
+	d, err := docker.New(ctx, docker.Options{Instance: inst})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "b.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.EnsureUser(ctx, store.User{ID: "u1", Name: "One", Role: store.RoleLearner}); err != nil {
+		t.Fatal(err)
+	}
+	e := &env{st: st, lab: l}
+	b := &images.Builder{Docker: cli}
+	m := session.New(ctx, session.Config{
+		Runner: labrun.Runner{Driver: d, Instance: inst},
+		Images: func(ctx context.Context, l *lab.Lab, progress io.Writer) (images.Set, error) {
+			e.built++
+			bb := *b
+			bb.Progress = progress
+			return bb.Lab(ctx, l, true)
+		},
+		Store: st, Labs: []*lab.Lab{l}, IdleTimeout: idle, IdleWarning: warn,
+	})
+	e.m = m
+	done := make(chan struct{})
+	go func() { m.Run(ctx); close(done) }()
+	t.Cleanup(func() {
+		cancel()
+		<-done // every sandbox removed
+		d.Close()
+		cli.Close()
+		st.Close()
+	})
+	return e
+}
+
+// waitState reads messages until the session reaches state.
+func waitState(t *testing.T, msgs <-chan session.Message, state string) []session.Message {
+	t.Helper()
+	var seen []session.Message
+	timeout := time.After(3 * time.Minute)
+	for {
+		select {
+		case m, ok := <-msgs:
+			if !ok {
+				t.Fatalf("subscription closed before state %s", state)
+			}
+			seen = append(seen, m)
+			if m.Type == session.MsgSession && m.Session.State == state {
+				return seen
+			}
+			if m.Type == session.MsgSession && m.Session.State == store.StateFailed {
+				t.Fatalf("session failed: %s (%s)", m.Session.Error, m.Session.Advice)
+			}
+		case <-timeout:
+			t.Fatalf("no state %s within 3 minutes; saw %d messages", state, len(seen))
+		}
+	}
+}
+
+// readUntil collects terminal output until it contains want.
+func readUntil(t *testing.T, out <-chan session.TermOutput, have []byte, want string) []byte {
+	t.Helper()
+	timeout := time.After(20 * time.Second)
+	for !strings.Contains(string(have), want) {
+		select {
+		case o, ok := <-out:
+			if !ok {
+				t.Fatalf("terminal closed before %q; got %q", want, have)
+			}
+			have = append(have, o.Data...)
+		case <-timeout:
+			t.Fatalf("no %q in the terminal; got %q", want, have)
+		}
+	}
+	return have
+}
+
+func TestSessionLifecycle(t *testing.T) {
+	e := newEnv(t, 10*time.Minute, time.Minute)
+	ctx := t.Context()
+	s, created, err := e.m.Open(ctx, "u1", e.lab.ID)
+	if err != nil || !created {
+		t.Fatalf("Open = %v, %v", created, err)
+	}
+	msgs, cancel := s.Subscribe()
+	defer cancel()
+	seen := waitState(t, msgs, store.StateReady)
+	var ready []string
+	for _, m := range seen {
+		if m.Type == runner.EventServiceReady {
+			ready = append(ready, m.Service)
+		}
+	}
+	if strings.Join(ready, ",") != "workspace,app" {
+		t.Errorf("service.ready events for %q, want workspace,app in order", ready)
+	}
+	v := s.View()
+	if v.Expires.IsZero() || v.Services[1].State != "ready" {
+		t.Errorf("ready view = %+v", v)
+	}
+
+	// Opening again (a page reload) resumes the same session.
+	again, created, err := e.m.Open(ctx, "u1", e.lab.ID)
+	if err != nil || created || again != s {
+		t.Fatalf("second Open = %p created=%v %v; want the same session", again, created, err)
+	}
+	// Another user gets a session of their own.
+	e.st.EnsureUser(ctx, store.User{ID: "u2", Name: "Two", Role: store.RoleLearner})
+	other, created, err := e.m.Open(ctx, "u2", e.lab.ID)
+	if err != nil || !created || other == s {
+		t.Fatalf("Open for u2 = %v %v; want a new session", created, err)
+	}
+	other.Stop(store.StateStopped, "")
+
+	// A terminal: output, replay after re-attaching.
+	term, err := s.NewTerminal(ctx, runner.TermSize{Cols: 100, Rows: 30})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, out, detach := term.Attach()
+	term.Write([]byte("stty size; echo mark-$((6*7))\n"))
+	got := readUntil(t, out, nil, "mark-42")
+	if !strings.Contains(string(got), "30 100") {
+		t.Errorf("stty size in the terminal: %q, want 30 100", got)
+	}
+	detach()
+	replay, out2, detach2 := term.Attach()
+	defer detach2()
+	if !strings.Contains(string(replay), "mark-42") {
+		t.Errorf("replay after re-attach lacks earlier output: %q", replay)
+	}
+	if err := term.Resize(ctx, runner.TermSize{Cols: 120, Rows: 40}); err != nil {
+		t.Fatal(err)
+	}
+	term.Write([]byte("stty size\n"))
+	readUntil(t, out2, nil, "40 120")
+	if err := term.Resize(ctx, runner.TermSize{Cols: 0, Rows: 40}); err == nil {
+		t.Error("a resize to 0 columns was accepted")
+	}
+
+	// Files: what the editor saves the terminal sees, and the reverse.
+	files, err := s.Files(ctx)
+	if err != nil || len(files) == 0 {
+		t.Fatalf("Files = %v, %v", files, err)
+	}
+	if err := s.WriteFile(ctx, "notes/today.txt", []byte("saved-from-editor\n")); err != nil {
+		t.Fatal(err)
+	}
+	term.Write([]byte("cat notes/today.txt; ls -l notes/today.txt; echo from-shell > shell.txt\n"))
+	got = readUntil(t, out2, nil, "saved-from-editor")
+	time.Sleep(300 * time.Millisecond)
+	if b, err := s.ReadFile(ctx, "shell.txt"); err != nil || string(b) != "from-shell\n" {
+		t.Errorf("ReadFile(shell.txt) = %q, %v", b, err)
+	}
+	for _, bad := range []string{"../etc/passwd", "/etc/passwd", "", "a/../../x"} {
+		if _, err := s.ReadFile(ctx, bad); err == nil {
+			t.Errorf("ReadFile(%q) succeeded", bad)
+		}
+	}
+	if _, err := s.ReadFile(ctx, "missing.txt"); err == nil || !strings.Contains(err.Error(), "not a file") {
+		t.Errorf("ReadFile(missing) = %v", err)
+	}
+
+	// A check of the starter fails exactly the declared step, streamed and stored.
+	run, err := s.StartCheck(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.StartCheck(ctx); err != session.ErrCheckRunning {
+		t.Errorf("a second check while one runs: %v, want ErrCheckRunning", err)
+	}
+	var finished *session.Message
+	for finished == nil {
+		select {
+		case m := <-msgs:
+			if m.Type == runner.EventCheckFinished {
+				if m.Run != run {
+					t.Errorf("check.finished for run %q, want %q", m.Run, run)
+				}
+				finished = &m
+			}
+		case <-time.After(2 * time.Minute):
+			t.Fatal("no check.finished")
+		}
+	}
+	if finished.Outcome != runner.OutcomeFailed {
+		t.Fatalf("starter outcome = %s (%s), want failed", finished.Outcome, finished.Message)
+	}
+	time.Sleep(200 * time.Millisecond)
+	runs, err := e.st.CheckRuns(ctx, s.ID)
+	if err != nil || len(runs) != 1 || runs[0].Outcome != "failed" || !strings.Contains(string(runs[0].Result), `"caps-limit"`) {
+		t.Fatalf("stored runs = %+v, %v", runs, err)
+	}
+	evs, _ := e.st.CheckEvents(ctx, run)
+	if len(evs) < 5 {
+		t.Errorf("stored %d events for the run, want the whole stream", len(evs))
+	}
+
+	// Reset: same id, a fresh sandbox, the saved file is gone, terminals closed.
+	s.Reset()
+	waitState(t, msgs, store.StateReady)
+	if len(s.View().Terminals) != 0 {
+		t.Errorf("terminals after reset: %v", s.View().Terminals)
+	}
+	if _, err := s.ReadFile(ctx, "notes/today.txt"); err == nil {
+		t.Error("a file saved before the reset is still there")
+	}
+	s.Stop(store.StateStopped, "")
+	if _, err := s.NewTerminal(ctx, runner.TermSize{}); err != session.ErrNotRunning {
+		t.Errorf("NewTerminal after stop: %v, want ErrNotRunning", err)
+	}
+	if st, _ := e.st.Session(ctx, s.ID); st.State != store.StateStopped {
+		t.Errorf("stored state = %s, want stopped", st.State)
+	}
+}
+
+func TestIdleWarningThenExpiry(t *testing.T) {
+	e := newEnv(t, 6*time.Second, 3*time.Second)
+	s, _, err := e.m.Open(t.Context(), "u1", e.lab.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, cancel := s.Subscribe()
+	defer cancel()
+	waitState(t, msgs, store.StateReady)
+	seen := waitState(t, msgs, store.StateExpired)
+	warned := false
+	for _, m := range seen {
+		if m.Type == session.MsgExpiring && !m.ExpiresAt.IsZero() {
+			warned = true
+		}
+	}
+	if !warned {
+		t.Error("the session expired without a session.expiring warning first")
+	}
+	if v := s.View(); !strings.Contains(v.Error, "without activity") {
+		t.Errorf("expired view error = %q", v.Error)
+	}
+}
