@@ -11,7 +11,6 @@ import (
 	"github.com/backlab/backlab/runner"
 )
 
-
 // Terminal is a shell in the session's workspace that outlives the
 // connections that show it: its recent output is kept, so a page that
 // reconnects gets the screen back.
