@@ -47,6 +47,7 @@ func (s *Session) StartCheck(ctx context.Context) (string, error) {
 	s.Touch()
 	go func() {
 		seq := 0
+		var finished *Message // published once the result is stored
 		record := func(ev runner.Event) {
 			msg := Message{Event: ev, Run: runID}
 			if msg.Time.IsZero() {
@@ -57,6 +58,10 @@ func (s *Session) StartCheck(ctx context.Context) (string, error) {
 					s.m.log.Error("record check event", "run", runID, "err", err)
 				}
 				seq++
+			}
+			if ev.Type == runner.EventCheckFinished {
+				finished = &msg
+				return
 			}
 			s.publish(msg)
 		}
@@ -76,6 +81,9 @@ func (s *Session) StartCheck(ctx context.Context) (string, error) {
 		}
 		s.m.log.Info("check finished", "session", s.ID, "lab", s.Lab.ID, "run", runID, "outcome", outcome, "duration", res.Duration.Round(time.Millisecond))
 		s.mu.Lock()
+		if finished != nil {
+			s.publishLocked(*finished)
+		}
 		if s.gen == gen {
 			s.checking = false
 			s.expires = time.Now().Add(s.m.cfg.IdleTimeout)

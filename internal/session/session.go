@@ -162,6 +162,19 @@ func (m *Manager) Get(id string) (*Session, bool) {
 	return s, ok
 }
 
+// Live returns the user's live (starting or ready) session on labID, or
+// nil.
+func (m *Manager) Live(userID, labID string) *Session {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, s := range m.sessions {
+		if s.UserID == userID && s.Lab.ID == labID && s.alive() {
+			return s
+		}
+	}
+	return nil
+}
+
 // Open returns the user's live session on labID, or starts a new one
 // (created is then true).
 func (m *Manager) Open(ctx context.Context, userID, labID string) (s *Session, created bool, err error) {

@@ -1,0 +1,191 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/backlab/backlab/internal/images"
+	"github.com/backlab/backlab/internal/lab"
+	"github.com/backlab/backlab/internal/session"
+	"github.com/backlab/backlab/internal/store"
+	"github.com/backlab/backlab/web"
+)
+
+// localUser is who a loopback server without logins serves.
+var localUser = store.User{ID: "local", Name: "You", Role: store.RoleLearner}
+
+func defaultDB() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "backlab", "backlab.db")
+	}
+	if h, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(h, ".local", "share", "backlab", "backlab.db")
+	}
+	return filepath.Join(".backlab", "backlab.db")
+}
+
+// serveConfig is what `backlab serve` is told.
+type serveConfig struct {
+	addr, publicURL, db string
+	labs                []string
+	idle, warn          time.Duration
+}
+
+func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c := serveConfig{}
+	fs.StringVar(&c.addr, "addr", envOr("BACKLAB_ADDR", "127.0.0.1:8080"), "address to listen on; env BACKLAB_ADDR")
+	fs.StringVar(&c.publicURL, "public-url", os.Getenv("BACKLAB_PUBLIC_URL"), "address browsers use (default http://ADDR); env BACKLAB_PUBLIC_URL")
+	fs.StringVar(&c.db, "db", envOr("BACKLAB_DB", defaultDB()), "SQLite file holding sessions and check runs; env BACKLAB_DB")
+	fs.DurationVar(&c.idle, "idle-timeout", 30*time.Minute, "stop a sandbox after this long without activity")
+	fs.DurationVar(&c.warn, "idle-warning", 2*time.Minute, "warn the page this long before the idle stop")
+	pos, err := parseInterleaved(fs, args)
+	if err != nil {
+		return c, err
+	}
+	c.labs = pos
+	if len(c.labs) == 0 {
+		c.labs = []string{"labs"}
+	}
+	if c.idle < 10*time.Second {
+		return c, fmt.Errorf("--idle-timeout %s is too short; give at least 10s", c.idle)
+	}
+	host, port, err := net.SplitHostPort(c.addr)
+	if err != nil {
+		return c, fmt.Errorf("--addr %q: give host:port, e.g. 127.0.0.1:8080", c.addr)
+	}
+	if !loopback(host) {
+		return c, fmt.Errorf("--addr %s listens beyond this machine, but backlab has no logins yet: anyone who reaches it would get a shell in a sandbox. Listen on 127.0.0.1 (the default), or reach it through an SSH tunnel", c.addr)
+	}
+	if c.publicURL == "" {
+		if host == "" {
+			host = "127.0.0.1"
+		}
+		c.publicURL = "http://" + net.JoinHostPort(host, port)
+	}
+	u, err := url.Parse(c.publicURL)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return c, fmt.Errorf("--public-url %q: give the address browsers use, e.g. http://127.0.0.1:8080", c.publicURL)
+	}
+	return c, nil
+}
+
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+func envOr(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// cmdServe runs the browser UI until interrupted.
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	cfg, err := parseServe(args, stderr)
+	if err != nil {
+		return err
+	}
+	logger := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: serveLogLevel()}))
+	labs, err := loadLabs(cfg.labs, stderr)
+	if err != nil {
+		return err
+	}
+	st, err := store.OpenSQLite(ctx, cfg.db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if n, err := st.EndLiveSessions(ctx, "the server restarted"); err != nil {
+		return err
+	} else if n > 0 {
+		logger.Info("ended sessions of an earlier run", "count", n)
+	}
+	if _, err := st.EndRunningChecks(ctx, "the server restarted during the check"); err != nil {
+		return err
+	}
+	user, err := st.EnsureUser(ctx, localUser)
+	if err != nil {
+		return err
+	}
+	e, err := openEngine(ctx, stderr, logger, io.Discard)
+	if err != nil {
+		return fmt.Errorf("%w\nbacklab needs a Docker engine: run `sudo bash scripts/engine.sh`, then start backlab again", err)
+	}
+	defer e.Close()
+
+	// One image build at a time: the first start of a lab waits for the
+	// build of its images and shows the build's output.
+	var buildMu sync.Mutex
+	imagesFor := func(ctx context.Context, l *lab.Lab, progress io.Writer) (images.Set, error) {
+		buildMu.Lock()
+		defer buildMu.Unlock()
+		b := *e.builder
+		b.Progress = progress
+		return b.Lab(ctx, l, true)
+	}
+	r := e.runner(logger)
+	mctx, stopManager := context.WithCancel(context.WithoutCancel(ctx))
+	m := session.New(mctx, session.Config{
+		Runner: *r, Images: imagesFor, Store: st, Labs: labs,
+		IdleTimeout: cfg.idle, IdleWarning: cfg.warn, Log: logger,
+	})
+	managerDone := make(chan struct{})
+	go func() { m.Run(mctx); close(managerDone) }()
+	defer func() {
+		fmt.Fprintln(stderr, "stopping sandboxes…")
+		stopManager()
+		<-managerDone
+	}()
+
+	public, _ := url.Parse(cfg.publicURL)
+	srv, err := web.New(web.Config{Manager: m, Store: st, PublicURL: public, User: user, Log: logger})
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w (is another backlab running? pick another port with --addr)", cfg.addr, err)
+	}
+	// Build what is missing in the background, so the first learner to
+	// open a lab rarely waits.
+	go func() {
+		for _, l := range labs {
+			if ctx.Err() != nil {
+				return
+			}
+			if _, err := imagesFor(ctx, l, prefixed(stderr, "image | ")); err != nil {
+				logger.Warn("image build failed", "lab", l.ID, "err", err)
+			}
+		}
+	}()
+	fmt.Fprintf(stdout, "backlab is serving %d labs on %s (state in %s); press Ctrl-C to stop\n", len(labs), cfg.publicURL, cfg.db)
+	err = web.Serve(ctx, ln, srv, logger)
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	return err
+}
+
+func serveLogLevel() slog.Level {
+	if os.Getenv("BACKLAB_DEBUG") != "" {
+		return slog.LevelDebug
+	}
+	return slog.LevelInfo
+}

@@ -1,0 +1,333 @@
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/backlab/backlab/internal/images"
+	"github.com/backlab/backlab/internal/lab"
+	"github.com/backlab/backlab/internal/labrun"
+	"github.com/backlab/backlab/internal/session"
+	"github.com/backlab/backlab/internal/store"
+)
+
+// scaffoldLab writes the `lab new` template inside the module (its
+// checker imports the SDK) and loads it.
+func scaffoldLab(t *testing.T) *lab.Lab {
+	t.Helper()
+	if err := os.MkdirAll("testdata", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	tmp, err := os.MkdirTemp("testdata", "tmp-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(tmp); os.Remove("testdata") })
+	dir := filepath.Join(tmp, "web-test")
+	if err := lab.Scaffold(dir, "web-test"); err != nil {
+		t.Fatal(err)
+	}
+	l, err := lab.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+type testServer struct {
+	*httptest.Server
+	m     *session.Manager
+	st    *store.Store
+	lab   *lab.Lab
+	csrf  string
+	cl    *http.Client
+	local store.User
+}
+
+// newServer starts a server on a loopback test listener. runner may be
+// zero when the test opens no sandbox.
+func newServer(t *testing.T, r labrun.Runner, imgs session.ImagesFunc) *testServer {
+	t.Helper()
+	l := scaffoldLab(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "b.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u, _ := st.EnsureUser(ctx, store.User{ID: "local", Name: "You", Role: store.RoleLearner})
+	st.EnsureUser(ctx, store.User{ID: "other", Name: "Someone else", Role: store.RoleLearner})
+	if imgs == nil {
+		imgs = func(context.Context, *lab.Lab, io.Writer) (images.Set, error) { return images.Set{}, images.ErrMissing }
+	}
+	m := session.New(ctx, session.Config{Runner: r, Images: imgs, Store: st, Labs: []*lab.Lab{l}})
+	done := make(chan struct{})
+	go func() { m.Run(ctx); close(done) }()
+	ts := &testServer{m: m, st: st, lab: l, local: u}
+	ts.Server = httptest.NewUnstartedServer(nil)
+	public, _ := url.Parse("http://" + ts.Listener.Addr().String())
+	srv, err := New(Config{Manager: m, Store: st, PublicURL: public, User: u})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts.Config.Handler = srv
+	ts.Start()
+	t.Cleanup(func() {
+		ts.Close()
+		cancel()
+		<-done
+		st.Close()
+	})
+	// Pick up the CSRF cookie as a page would.
+	jar := &cookieJar{}
+	ts.cl = &http.Client{Jar: jar}
+	resp, err := ts.cl.Get(ts.URL + "/api/me")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	ts.csrf = jar.value(csrfCookie)
+	if len(ts.csrf) != 64 {
+		t.Fatalf("no CSRF cookie set on the first GET (got %q)", ts.csrf)
+	}
+	return ts
+}
+
+// cookieJar is a minimal jar for one host.
+type cookieJar struct{ cookies []*http.Cookie }
+
+func (j *cookieJar) SetCookies(_ *url.URL, cs []*http.Cookie) { j.cookies = append(j.cookies, cs...) }
+func (j *cookieJar) Cookies(*url.URL) []*http.Cookie          { return j.cookies }
+func (j *cookieJar) value(name string) string {
+	for _, c := range j.cookies {
+		if c.Name == name {
+			return c.Value
+		}
+	}
+	return ""
+}
+
+// do sends a request as the page would (CSRF header, same origin).
+func (ts *testServer) do(t *testing.T, method, path, body string, hdr map[string]string) (int, map[string]any, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if method != http.MethodGet {
+		req.Header.Set(csrfHeader, ts.csrf)
+		req.Header.Set("Origin", ts.URL)
+	}
+	for k, v := range hdr {
+		if v == "" {
+			req.Header.Del(k)
+		} else {
+			req.Header.Set(k, v)
+		}
+	}
+	resp, err := ts.cl.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	json.Unmarshal(raw, &m)
+	return resp.StatusCode, m, raw
+}
+
+func TestRoutesMatchOpenAPI(t *testing.T) {
+	var doc struct {
+		Paths map[string]map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal(openAPI, &doc); err != nil {
+		t.Fatalf("openapi.json: %v", err)
+	}
+	s := &Server{}
+	served := map[string]bool{}
+	for _, rt := range s.routeTable() {
+		key := strings.ToLower(rt.Method) + " " + rt.Pattern
+		served[key] = true
+		if _, ok := doc.Paths[rt.Pattern][strings.ToLower(rt.Method)]; !ok {
+			t.Errorf("%s %s is served but not documented in web/openapi.json", rt.Method, rt.Pattern)
+		}
+	}
+	for p, ops := range doc.Paths {
+		for m := range ops {
+			if !served[m+" "+p] {
+				t.Errorf("web/openapi.json documents %s %s, which is not served", strings.ToUpper(m), p)
+			}
+		}
+	}
+}
+
+func TestHostAndOrigin(t *testing.T) {
+	ts := newServer(t, labrun.Runner{}, nil)
+	tests := []struct {
+		name   string
+		host   string
+		status int
+	}{
+		{"public host", ts.Listener.Addr().String(), 200},
+		{"localhost spelling", "localhost:" + portOf(ts), 200},
+		{"rebound DNS name", "attacker.example:" + portOf(ts), http.StatusMisdirectedRequest},
+		{"other port", "127.0.0.1:1", http.StatusMisdirectedRequest},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", ts.URL+"/api/labs", nil)
+			req.Host = tt.host
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.status {
+				t.Errorf("Host %s: status %d, want %d", tt.host, resp.StatusCode, tt.status)
+			}
+		})
+	}
+}
+
+func portOf(ts *testServer) string {
+	_, p, _ := strings.Cut(ts.Listener.Addr().String(), ":")
+	return p
+}
+
+func TestCSRFAndOrigin(t *testing.T) {
+	ts := newServer(t, labrun.Runner{}, nil)
+	body := `{"lab":"no-such-lab"}`
+	tests := []struct {
+		name   string
+		hdr    map[string]string
+		status int
+		errHas string
+	}{
+		{"no token", map[string]string{csrfHeader: ""}, 403, csrfHeader},
+		{"wrong token", map[string]string{csrfHeader: strings.Repeat("0", 64)}, 403, csrfHeader},
+		{"other site", map[string]string{"Origin": "http://attacker.example"}, 403, "another site"},
+		{"the page itself", nil, 404, "no such lab"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, m, raw := ts.do(t, "POST", "/api/sessions", body, tt.hdr)
+			if status != tt.status || !strings.Contains(m["error"].(string), tt.errHas) {
+				t.Errorf("status %d %s, want %d with %q", status, raw, tt.status, tt.errHas)
+			}
+		})
+	}
+}
+
+func TestBadInput(t *testing.T) {
+	ts := newServer(t, labrun.Runner{}, nil)
+	tests := []struct {
+		name, method, path, body string
+		status                   int
+		errHas                   string
+	}{
+		{"unknown field", "POST", "/api/sessions", `{"lab":"x","admin":true}`, 400, "unknown field"},
+		{"empty body", "POST", "/api/sessions", ``, 400, "empty"},
+		{"not json", "POST", "/api/sessions", `lab=x`, 400, "not valid JSON"},
+		{"huge body", "POST", "/api/sessions", `{"lab":"` + strings.Repeat("a", 10<<10) + `"}`, 413, "larger than"},
+		{"unknown lab", "GET", "/api/labs/nope", ``, 404, "no such lab"},
+		{"unknown session", "GET", "/api/sessions/s-0000", ``, 404, "no such session"},
+		{"unknown endpoint", "GET", "/api/nothing", ``, 404, "no such API endpoint"},
+		{"wrong method", "DELETE", "/api/sessions/x", ``, 404, "no such API endpoint"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			status, m, raw := ts.do(t, tt.method, tt.path, tt.body, nil)
+			msg, _ := m["error"].(string)
+			if status != tt.status || !strings.Contains(msg, tt.errHas) {
+				t.Errorf("status %d %s, want %d with %q", status, raw, tt.status, tt.errHas)
+			}
+		})
+	}
+}
+
+func TestCatalogAndLab(t *testing.T) {
+	ts := newServer(t, labrun.Runner{}, nil)
+	status, _, raw := ts.do(t, "GET", "/api/labs", "", nil)
+	var labs []labSummary
+	if err := json.Unmarshal(raw, &labs); status != 200 || err != nil || len(labs) != 1 {
+		t.Fatalf("GET /api/labs = %d %s", status, raw)
+	}
+	if l := labs[0]; l.ID != "web-test" || l.Status != "not_started" || l.Title == "" || len(l.Skills) == 0 || l.EstimatedMinutes == 0 {
+		t.Errorf("catalog entry = %+v", l)
+	}
+	status, m, raw := ts.do(t, "GET", "/api/labs/web-test", "", nil)
+	if status != 200 || !strings.Contains(m["instructions_html"].(string), "<p>") {
+		t.Fatalf("GET lab = %d %s", status, raw)
+	}
+	tasks := m["tasks"].([]any)
+	task := tasks[0].(map[string]any)
+	if task["hints_total"].(float64) != 3 || !strings.Contains(task["instructions_html"].(string), "<") {
+		t.Errorf("task = %v", task)
+	}
+	// The page is served for the catalog and for lab paths; unknown labs 404.
+	for path, want := range map[string]int{"/": 200, "/labs/web-test": 200, "/labs/nope": 404, "/static/index.html": 200} {
+		resp, err := ts.cl.Get(ts.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("GET %s = %d, want %d", path, resp.StatusCode, want)
+		}
+		if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") {
+			t.Errorf("GET %s: CSP %q", path, csp)
+		}
+	}
+}
+
+func TestWebSocketUpgradeRefusals(t *testing.T) {
+	ts := newServer(t, labrun.Runner{}, nil)
+	// A session of this user whose sandbox cannot start (no images): it
+	// exists, so the socket checks apply.
+	sess, _, err := ts.m.Open(t.Context(), "local", "web-test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := "/api/sessions/" + sess.ID + "/events"
+	tests := []struct {
+		name   string
+		proto  string
+		origin string
+		status int
+	}{
+		{"no subprotocol", "", ts.URL, 400},
+		{"old subprotocol", "backlab.events.v0", ts.URL, 400},
+		{"foreign origin", EventsProtocol, "http://attacker.example", 403},
+		{"no origin", EventsProtocol, "", 403},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, _ := http.NewRequest("GET", ts.URL+path, nil)
+			req.Header.Set("Connection", "Upgrade")
+			req.Header.Set("Upgrade", "websocket")
+			req.Header.Set("Sec-WebSocket-Version", "13")
+			req.Header.Set("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==")
+			if tt.proto != "" {
+				req.Header.Set("Sec-WebSocket-Protocol", tt.proto)
+			}
+			if tt.origin != "" {
+				req.Header.Set("Origin", tt.origin)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tt.status {
+				t.Errorf("status %d, want %d", resp.StatusCode, tt.status)
+			}
+		})
+	}
+}
