@@ -119,7 +119,26 @@ func cmdLabNew(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(stdout, "created %s\nnext: backlab lab validate %s && backlab lab test %s\n", target, target, target)
+	if !inBacklabModule(target) {
+		fmt.Fprintf(stderr, "warning: %s is outside the backlab repository, so its checker (which imports the checker SDK) will not build there; move it under labs/\n", target)
+	}
 	return nil
+}
+
+// inBacklabModule reports whether dir lies inside the backlab module.
+func inBacklabModule(dir string) bool {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return false
+	}
+	for d := abs; ; d = filepath.Dir(d) {
+		if b, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil {
+			return strings.Contains(string(b), "module github.com/backlab/backlab\n")
+		}
+		if filepath.Dir(d) == d {
+			return false
+		}
+	}
 }
 
 // hostCABundle is where Debian keeps the host's trusted CAs.

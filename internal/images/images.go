@@ -349,7 +349,11 @@ func CompileChecker(ctx context.Context, dir string) ([]byte, error) {
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
-		return nil, fmt.Errorf("build checker in %s: %w\n%s", dir, err, strings.TrimSpace(stderr.String()))
+		msg := strings.TrimSpace(stderr.String())
+		if strings.Contains(msg, "go.mod file not found") || strings.Contains(msg, "not in std") {
+			msg += "\nA checker is built with the backlab module (it imports the checker SDK): keep the lab inside the backlab repository, e.g. in labs/."
+		}
+		return nil, fmt.Errorf("build checker in %s: %w\n%s", dir, err, msg)
 	}
 	return os.ReadFile(out.Name())
 }

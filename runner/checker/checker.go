@@ -125,8 +125,15 @@ func (c *Check) Failed() bool {
 }
 
 // Exit ends the process: 0 when every step passed, 1 when some failed, 2
-// when the checker broke.
+// when the checker broke. Deferred in main, it also turns a panic outside
+// a step into a checker error rather than a verdict.
 func (c *Check) Exit() {
+	if r := recover(); r != nil {
+		if _, ok := r.(exitPanic); ok {
+			panic(r)
+		}
+		c.setBroken(fmt.Errorf("the checker panicked: %v\n%s", r, debug.Stack()))
+	}
 	c.cancel()
 	c.mu.Lock()
 	code := ExitPassed
@@ -139,6 +146,10 @@ func (c *Check) Exit() {
 	c.mu.Unlock()
 	c.exit(code)
 }
+
+// exitPanic lets tests stand in for os.Exit with a panic that Exit must
+// not swallow.
+type exitPanic struct{}
 
 // S is the state of one running step.
 type S struct {

@@ -19,11 +19,11 @@ func run(t *testing.T, ctx context.Context, steps func(c *Check)) ([]runner.Even
 	var out bytes.Buffer
 	code := -1
 	ctx, cancel := context.WithCancel(ctx)
-	c := newCheck(ctx, cancel, &out, func(n int) { code = n; panic(exited{}) })
+	c := newCheck(ctx, cancel, &out, func(n int) { code = n; panic(exitPanic{}) })
 	func() {
 		defer func() {
 			if r := recover(); r != nil {
-				if _, ok := r.(exited); !ok {
+				if _, ok := r.(exitPanic); !ok {
 					panic(r)
 				}
 			}
@@ -46,7 +46,6 @@ func run(t *testing.T, ctx context.Context, steps func(c *Check)) ([]runner.Even
 	return evs, code
 }
 
-type exited struct{}
 
 // brief renders events as "type:step" for comparison.
 func brief(evs []runner.Event) []string {
@@ -83,6 +82,11 @@ func TestProtocol(t *testing.T) {
 		{"panic is a checker error", func(c *Check) {
 			c.Step("a", func(s *S) { var m map[string]int; m["x"] = 1 })
 		}, []string{"step.started:a", "log", "step.failed:a"}, ExitError},
+		{"panic outside a step", func(c *Check) {
+			c.Step("a", func(s *S) {})
+			var p *S
+			p.Pass("nil")
+		}, []string{"step.started:a", "step.passed:a", "log"}, ExitError},
 		{"fatal outside a step", func(c *Check) {
 			c.Fatal(errors.New("no DSN"))
 		}, []string{"log"}, ExitError},

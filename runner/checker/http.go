@@ -26,7 +26,7 @@ func GetText(ctx context.Context, url string) (status int, body string, err erro
 	}
 	resp, err := HTTPClient.Do(req)
 	if err != nil {
-		return 0, "", fmt.Errorf("GET %s: %w", url, err)
+		return 0, "", err // already says "Get URL: …"
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
