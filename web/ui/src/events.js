@@ -45,8 +45,9 @@ export class EventStream {
     };
     ws.onclose = (e) => {
       if (this.ws !== ws || this.closed) return;
-      if (e.code >= 4000 && e.code !== 4409) {
-        // The server refused for good (e.g. 4404 no such session).
+      if (e.code >= 4000 && e.code !== 4408 && e.code !== 4409) {
+        // The server refused for good (e.g. 4404 no such session); 4408
+        // (fell behind) and anything else reconnect.
         this.onStatus({ connected: false, final: true, reason: e.reason || `the event stream closed (code ${e.code})` });
         return;
       }

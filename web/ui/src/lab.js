@@ -74,13 +74,14 @@ class LabPage {
 
     this.left = h("aside.instructions", { "aria-label": "Instructions" }, this.instructions);
     this.splitter = h("div.splitter", { role: "separator", "aria-orientation": "vertical", "aria-label": "Resize the instructions", tabindex: "0" });
-    this.work = h("section.work", { "aria-label": "Sandbox" }, this.stateView, this.workspace, this.check.el);
+    this.hsplit = h("div.hsplit", { role: "separator", "aria-orientation": "horizontal", "aria-label": "Resize the check panel", tabindex: "0" });
+    this.work = h("section.work", { "aria-label": "Sandbox" }, this.stateView, this.workspace, this.hsplit, this.check.el);
     this.body = h("div.lab-body", this.left, this.splitter, this.work);
     setChildren(this.root, h("main.lab", { id: "main" }, this.banner, this.body));
     this.setupSplitter();
 
     this.onKey = (e) => {
-      if ((e.ctrlKey || e.metaKey) && !e.shiftKey && !e.altKey && e.key.toLowerCase() === "s" && this.active === "editor" && this.editor) {
+      if (!e.defaultPrevented && (e.ctrlKey || e.metaKey) && !e.shiftKey && !e.altKey && e.key.toLowerCase() === "s" && this.active === "editor" && this.editor) {
         e.preventDefault();
         this.editor.save();
       }
@@ -120,6 +121,33 @@ class LabPage {
       const cur = this.left.getBoundingClientRect().width;
       if (e.key === "ArrowLeft") set(cur - 40);
       else if (e.key === "ArrowRight") set(cur + 40);
+    });
+
+    // The check panel's height, between the terminals and the panel.
+    const setH = (px) => {
+      const hgt = Math.max(90, Math.min(px, this.work.clientHeight - 160));
+      this.check.el.style.height = `${hgt}px`;
+      try { localStorage.setItem("backlab.checkHeight", String(hgt)); } catch {}
+    };
+    try {
+      const saved = Number(localStorage.getItem("backlab.checkHeight"));
+      if (saved > 0) requestAnimationFrame(() => setH(saved));
+    } catch {}
+    this.hsplit.addEventListener("pointerdown", (e) => {
+      e.preventDefault();
+      this.hsplit.setPointerCapture(e.pointerId);
+      const move = (ev) => setH(this.work.getBoundingClientRect().bottom - ev.clientY);
+      const up = () => {
+        this.hsplit.removeEventListener("pointermove", move);
+        this.hsplit.removeEventListener("pointerup", up);
+      };
+      this.hsplit.addEventListener("pointermove", move);
+      this.hsplit.addEventListener("pointerup", up);
+    });
+    this.hsplit.addEventListener("keydown", (e) => {
+      const cur = this.check.el.getBoundingClientRect().height;
+      if (e.key === "ArrowUp") setH(cur + 40);
+      else if (e.key === "ArrowDown") setH(cur - 40);
     });
   }
 
@@ -296,6 +324,8 @@ class LabPage {
   }
 
   onStreamStatus(st) {
+    // Back after a drop: check events may have been missed meanwhile.
+    if (st.connected && this.streamDown) this.check.loadHistory();
     this.streamDown = !st.connected;
     if (st.final) showError({ message: `Live updates stopped: ${st.reason}`, advice: "Reload the page to reconnect." });
     this.renderState();

@@ -35,6 +35,7 @@ const theme = {
 const CLOSE_UNKNOWN = 4404; // unknown terminal: open a new one
 const CLOSE_FORBIDDEN = 4403; // not allowed
 const CLOSE_NOT_RUNNING = 4409; // session not running
+const CLOSE_FELL_BEHIND = 4408; // the page read too slowly: reconnect
 
 export class TerminalTab {
   /**
@@ -190,7 +191,7 @@ export class TerminalTab {
         this.onNotRunning(reason);
         return;
       }
-      if (ev.code >= 4000) {
+      if (ev.code >= 4000 && ev.code !== CLOSE_FELL_BEHIND) {
         this.showOverlay(reason || `The terminal closed (code ${ev.code}).`, true);
         return;
       }
