@@ -221,7 +221,7 @@ export class CheckPanel {
         h("span.step-icon", { "aria-hidden": "true" }, s.status === "running" ? h("span.spinner") : ICON[s.status] || "○"),
         h("div.step-main",
           h("div.step-title", s.title || s.id, h("span.visually-hidden", ` — ${s.status}`)),
-          s.message && h("div.step-message", richText(s.message)),
+          s.message && stepMessage(s.message),
           s.status === "failed" && s.hint && h("div.step-hint", h("strong", "Hint: "), richText(s.hint)),
           metrics.length > 0 && metricList(metrics, before)));
     }));
@@ -269,6 +269,14 @@ export class CheckPanel {
     }
     return out;
   }
+}
+
+/** A step's message: the first line as text, any further lines (a query
+ * plan, a diff) as preformatted detail. */
+function stepMessage(msg) {
+  const i = msg.indexOf("\n");
+  if (i < 0) return h("div.step-message", richText(msg));
+  return h("div.step-message", richText(msg.slice(0, i)), h("pre.step-detail", msg.slice(i + 1).replace(/\n+$/, "")));
 }
 
 function stepOf(run, id, title) {

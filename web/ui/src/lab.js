@@ -495,7 +495,7 @@ class LabPage {
       case "expired":
         setChildren(this.stateView, h("div.state-box",
           h("h2", state === "expired" ? "This sandbox stopped for lack of activity" : "This sandbox is stopped"),
-          h("p", s.error ? richText(s.error) : null, s.error ? ". " : "",
+          h("p", s.error ? richText(sentence(s.error)) : null, s.error ? " " : "",
             "Your check history is kept; a new sandbox starts from the lab's starting files."),
           retry("Start again")));
         break;
@@ -648,4 +648,11 @@ class LabPage {
     window.removeEventListener("beforeunload", this.onBeforeUnload);
     setChildren(this.topSlot);
   }
+}
+
+/** "stopped by you" → "Stopped by you." */
+function sentence(text) {
+  const t = String(text).trim();
+  if (!t) return t;
+  return t[0].toUpperCase() + t.slice(1) + (/[.!?]$/.test(t) ? "" : ".");
 }
