@@ -20,7 +20,7 @@ import (
 )
 
 // newDockerServer is newServer with sandboxes on the real engine.
-func newDockerServer(t *testing.T) *testServer {
+func newDockerServer(t testing.TB) *testServer {
 	t.Helper()
 	testenv.NeedDocker(t)
 	inst := "webtest-" + labrun.NewSessionID("")
@@ -43,7 +43,7 @@ func newDockerServer(t *testing.T) *testServer {
 }
 
 // dial opens a WebSocket as the page would.
-func (ts *testServer) dial(t *testing.T, path, proto string) (*websocket.Conn, error) {
+func (ts *testServer) dial(t testing.TB, path, proto string) (*websocket.Conn, error) {
 	t.Helper()
 	u := "ws" + strings.TrimPrefix(ts.URL, "http") + path
 	hdr := http.Header{"Origin": {ts.URL}}
@@ -69,7 +69,7 @@ type event struct {
 	} `json:"session"`
 }
 
-func nextEvent(t *testing.T, c *websocket.Conn, match func(event) bool) []event {
+func nextEvent(t testing.TB, c *websocket.Conn, match func(event) bool) []event {
 	t.Helper()
 	var seen []event
 	c.SetReadDeadline(time.Now().Add(3 * time.Minute))
@@ -93,7 +93,7 @@ func nextEvent(t *testing.T, c *websocket.Conn, match func(event) bool) []event 
 }
 
 // readTerm reads binary frames until the output holds want.
-func readTerm(t *testing.T, c *websocket.Conn, want string) string {
+func readTerm(t testing.TB, c *websocket.Conn, want string) string {
 	t.Helper()
 	var got strings.Builder
 	c.SetReadDeadline(time.Now().Add(20 * time.Second))

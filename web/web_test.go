@@ -21,7 +21,7 @@ import (
 
 // scaffoldLab writes the `lab new` template inside the module (its
 // checker imports the SDK) and loads it.
-func scaffoldLab(t *testing.T) *lab.Lab {
+func scaffoldLab(t testing.TB) *lab.Lab {
 	t.Helper()
 	if err := os.MkdirAll("testdata", 0o755); err != nil {
 		t.Fatal(err)
@@ -54,7 +54,7 @@ type testServer struct {
 
 // newServer starts a server on a loopback test listener. runner may be
 // zero when the test opens no sandbox.
-func newServer(t *testing.T, r labrun.Runner, imgs session.ImagesFunc) *testServer {
+func newServer(t testing.TB, r labrun.Runner, imgs session.ImagesFunc) *testServer {
 	t.Helper()
 	l := scaffoldLab(t)
 	ctx, cancel := context.WithCancel(context.Background())
@@ -115,7 +115,7 @@ func (j *cookieJar) value(name string) string {
 }
 
 // do sends a request as the page would (CSRF header, same origin).
-func (ts *testServer) do(t *testing.T, method, path, body string, hdr map[string]string) (int, map[string]any, []byte) {
+func (ts *testServer) do(t testing.TB, method, path, body string, hdr map[string]string) (int, map[string]any, []byte) {
 	t.Helper()
 	req, _ := http.NewRequest(method, ts.URL+path, strings.NewReader(body))
 	if body != "" {

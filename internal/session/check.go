@@ -21,7 +21,7 @@ type RunResult struct {
 // StartCheck runs the lab's checker in the background; its events are
 // recorded and published as they happen. It returns the run's id.
 func (s *Session) StartCheck(ctx context.Context) (string, error) {
-	ls, err := s.sandbox()
+	ls, err := s.Sandbox()
 	if err != nil {
 		return "", err
 	}

@@ -48,7 +48,7 @@ func CleanPath(p string) (string, error) {
 // exec runs a command in the workspace as the learner, in the workspace
 // folder.
 func (s *Session) exec(ctx context.Context, stdin []byte, cmd ...string) (runner.ExecResult, error) {
-	ls, err := s.sandbox()
+	ls, err := s.Sandbox()
 	if err != nil {
 		return runner.ExecResult{}, err
 	}

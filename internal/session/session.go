@@ -530,8 +530,8 @@ func (s *Session) idle(now time.Time) {
 	s.Stop(store.StateExpired, fmt.Sprintf("stopped after %s without activity", s.m.cfg.IdleTimeout))
 }
 
-// sandbox returns the running sandbox session, or ErrNotRunning.
-func (s *Session) sandbox() (*labrun.Session, error) {
+// Sandbox returns the running sandbox, or ErrNotRunning.
+func (s *Session) Sandbox() (*labrun.Session, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.state != store.StateReady || s.sess == nil {

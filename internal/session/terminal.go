@@ -38,7 +38,7 @@ type TermOutput struct {
 
 // NewTerminal opens a new shell in the workspace.
 func (s *Session) NewTerminal(ctx context.Context, size runner.TermSize) (*Terminal, error) {
-	ls, err := s.sandbox()
+	ls, err := s.Sandbox()
 	if err != nil {
 		return nil, err
 	}
