@@ -141,26 +141,6 @@ func inBacklabModule(dir string) bool {
 	}
 }
 
-// hostCABundle is where Debian keeps the host's trusted CAs.
-const hostCABundle = "/etc/ssl/certs/ca-certificates.crt"
-
-// defaultCABundle is the CA bundle images trust: BACKLAB_CA_BUNDLE when
-// set ("none" for no extra CAs), else the host's own CA store, so that
-// image builds work behind the same TLS-intercepting proxy the host
-// trusts and every command builds identical images.
-func defaultCABundle() string {
-	if v := os.Getenv("BACKLAB_CA_BUNDLE"); v != "" {
-		if v == "none" {
-			return ""
-		}
-		return v
-	}
-	if info, err := os.Stat(hostCABundle); err == nil && info.Size() > 0 {
-		return hostCABundle
-	}
-	return ""
-}
-
 // engine opens the Docker engine for images and sandboxes.
 type engine struct {
 	docker  *client.Client
@@ -184,7 +164,7 @@ func openEngine(ctx context.Context, stderr io.Writer, logger *slog.Logger, prog
 	} else if len(reaped) > 0 {
 		fmt.Fprintf(stderr, "removed %d sandboxes left by processes that died\n", len(reaped))
 	}
-	b := &images.Builder{Docker: cli, Log: logger, Progress: progress, CABundle: defaultCABundle()}
+	b := &images.Builder{Docker: cli, Log: logger, Progress: progress, }
 	return &engine{docker: cli, driver: d, builder: b}, nil
 }
 
@@ -208,7 +188,7 @@ func (e *engine) runner(logger *slog.Logger) *labrun.Runner {
 func cmdImagesBuild(ctx context.Context, args []string, stdout, stderr io.Writer, logger *slog.Logger) error {
 	fs := flag.NewFlagSet("images build", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	ca := fs.String("ca-bundle", defaultCABundle(), "PEM bundle to trust inside images (for a TLS-intercepting proxy), or \"none\"; env BACKLAB_CA_BUNDLE, default the host's own CA store")
+	ca := fs.String("ca-bundle", "", "PEM bundle to trust inside images (for a TLS-intercepting proxy), or \"none\"; env BACKLAB_CA_BUNDLE, default the host's own CA store")
 	mirror := fs.String("mirror", images.DefaultMirror, "Debian mirror for debootstrap when no registry answers")
 	quiet := fs.Bool("quiet", false, "do not print the engine's build output")
 	pos, err := parseInterleaved(fs, args)
@@ -232,9 +212,6 @@ func cmdImagesBuild(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	defer e.Close()
 	e.builder.CABundle, e.builder.Mirror = *ca, *mirror
-	if *ca == "none" {
-		e.builder.CABundle = ""
-	}
 	start := time.Now()
 	base, err := e.builder.EnsureBase(ctx)
 	if err != nil {

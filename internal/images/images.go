@@ -52,12 +52,38 @@ type Builder struct {
 	// Progress receives the engines' build output; nil discards.
 	Progress io.Writer
 	// CABundle is a PEM file trusted inside every image (for a
-	// TLS-intercepting proxy). Empty: none.
+	// TLS-intercepting proxy). Empty: BACKLAB_CA_BUNDLE when set, else the
+	// host's own CA store (see [CABundle]); "none": no extra CA.
 	CABundle string
 	// Mirror is the Debian mirror debootstrap uses; empty: [DefaultMirror].
 	Mirror string
 	// PullTimeout bounds the attempt to pull [DebianRef]; zero: 20s.
 	PullTimeout time.Duration
+}
+
+// HostCABundle is where Debian keeps the host's trusted CAs.
+const HostCABundle = "/etc/ssl/certs/ca-certificates.crt"
+
+// CABundle resolves the CA bundle images trust: flag when set ("none" for
+// no extra CA), else BACKLAB_CA_BUNDLE, else the host's own CA store when
+// it exists. Trusting the host's store by default makes builds work behind
+// the same TLS-intercepting proxy the host trusts, and makes every caller
+// (CLI, server, tests) build the same base image.
+func CABundle(flag string) string {
+	for _, v := range []string{flag, os.Getenv("BACKLAB_CA_BUNDLE")} {
+		switch v {
+		case "":
+			continue
+		case "none":
+			return ""
+		default:
+			return v
+		}
+	}
+	if info, err := os.Stat(HostCABundle); err == nil && info.Size() > 0 {
+		return HostCABundle
+	}
+	return ""
 }
 
 // Set names the images of one lab.
@@ -94,13 +120,13 @@ func (b *Builder) EnsureBase(ctx context.Context) (string, error) {
 		return "", err
 	}
 	var ca []byte
-	if b.CABundle != "" {
-		ca, err = os.ReadFile(b.CABundle)
+	if bundle := CABundle(b.CABundle); bundle != "" {
+		ca, err = os.ReadFile(bundle)
 		if err != nil {
 			return "", fmt.Errorf("read CA bundle: %w", err)
 		}
 		if !bytes.Contains(ca, []byte("-----BEGIN CERTIFICATE-----")) {
-			return "", fmt.Errorf("CA bundle %s holds no PEM certificate", b.CABundle)
+			return "", fmt.Errorf("CA bundle %s holds no PEM certificate", bundle)
 		}
 	}
 	files := map[string][]byte{"Dockerfile": baseDockerfile, "extra-ca.crt": ca}

@@ -33,3 +33,27 @@ func NeedDocker(t testing.TB) {
 	}
 	t.Skipf("no Docker engine answers (%v); run scripts/engine.sh, or set BACKLAB_REQUIRE_DOCKER=1 to make this a failure", err)
 }
+
+// ChromiumPath is where Debian's chromium package puts the browser.
+const ChromiumPath = "/usr/bin/chromium"
+
+// NeedChromium returns the browser to drive, skipping t when there is none,
+// or failing it when BACKLAB_REQUIRE_BROWSER is set (as scripts/test does).
+func NeedChromium(t testing.TB) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("needs a browser; skipped in -short mode")
+	}
+	path := ChromiumPath
+	if p := os.Getenv("BACKLAB_CHROMIUM"); p != "" {
+		path = p
+	}
+	if _, err := os.Stat(path); err == nil {
+		return path
+	}
+	if os.Getenv("BACKLAB_REQUIRE_BROWSER") != "" {
+		t.Fatalf("BACKLAB_REQUIRE_BROWSER is set but there is no browser at %s (apt-get install chromium)", path)
+	}
+	t.Skipf("no browser at %s; apt-get install chromium, or set BACKLAB_REQUIRE_BROWSER=1 to make this a failure", path)
+	return ""
+}
