@@ -22,6 +22,13 @@ import (
 // newDockerServer is newServer with sandboxes on the real engine.
 func newDockerServer(t testing.TB) *testServer {
 	t.Helper()
+	return newDockerServerWith(t, nil)
+}
+
+// newDockerServerWith serves l (nil: a scaffolded lab) with sandboxes on
+// the real engine.
+func newDockerServerWith(t testing.TB, l *lab.Lab) *testServer {
+	t.Helper()
 	testenv.NeedDocker(t)
 	inst := "webtest-" + labrun.NewSessionID("")
 	d, err := docker.New(context.Background(), docker.Options{Instance: inst})
@@ -39,7 +46,10 @@ func newDockerServer(t testing.TB) *testServer {
 		bb.Progress = progress
 		return bb.Lab(ctx, l, true)
 	}
-	return newServer(t, labrun.Runner{Driver: d, Instance: inst}, imgs)
+	if l == nil {
+		l = scaffoldLab(t)
+	}
+	return newServerWith(t, labrun.Runner{Driver: d, Instance: inst}, imgs, l)
 }
 
 // dial opens a WebSocket as the page would.

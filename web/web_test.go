@@ -56,7 +56,12 @@ type testServer struct {
 // zero when the test opens no sandbox.
 func newServer(t testing.TB, r labrun.Runner, imgs session.ImagesFunc) *testServer {
 	t.Helper()
-	l := scaffoldLab(t)
+	return newServerWith(t, r, imgs, scaffoldLab(t))
+}
+
+// newServerWith is newServer serving the lab l.
+func newServerWith(t testing.TB, r labrun.Runner, imgs session.ImagesFunc, l *lab.Lab) *testServer {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "b.db"))
 	if err != nil {

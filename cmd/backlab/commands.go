@@ -164,7 +164,7 @@ func openEngine(ctx context.Context, stderr io.Writer, logger *slog.Logger, prog
 	} else if len(reaped) > 0 {
 		fmt.Fprintf(stderr, "removed %d sandboxes left by processes that died\n", len(reaped))
 	}
-	b := &images.Builder{Docker: cli, Log: logger, Progress: progress, }
+	b := &images.Builder{Docker: cli, Log: logger, Progress: progress}
 	return &engine{docker: cli, driver: d, builder: b}, nil
 }
 
