@@ -1,0 +1,131 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/backlab/backlab/internal/testenv"
+)
+
+func TestParseServe(t *testing.T) {
+	tests := []struct {
+		name   string
+		args   []string
+		errHas string
+		public string
+	}{
+		{"defaults", nil, "", "http://127.0.0.1:8080"},
+		{"localhost", []string{"--addr", "localhost:9000"}, "", "http://localhost:9000"},
+		{"ipv6 loopback", []string{"--addr", "[::1]:9000"}, "", "http://[::1]:9000"},
+		{"all interfaces refused", []string{"--addr", "0.0.0.0:8080"}, "no logins yet", ""},
+		{"empty host refused", []string{"--addr", ":8080"}, "no logins yet", ""},
+		{"lan address refused", []string{"--addr", "192.168.1.10:8080"}, "beyond this machine", ""},
+		{"no port", []string{"--addr", "127.0.0.1"}, "host:port", ""},
+		{"bad public url", []string{"--public-url", "ftp://x"}, "public-url", ""},
+		{"idle too short", []string{"--idle-timeout", "1s"}, "too short", ""},
+		{"public url kept", []string{"--public-url", "https://labs.example.org"}, "", "https://labs.example.org"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := parseServe(tt.args, io.Discard)
+			if tt.errHas != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.errHas) {
+					t.Fatalf("err = %v, want one saying %q", err, tt.errHas)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.publicURL != tt.public {
+				t.Errorf("public URL = %q, want %q", c.publicURL, tt.public)
+			}
+		})
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestServeCommand runs `backlab serve` as a user would and talks to it.
+func TestServeCommand(t *testing.T) {
+	testenv.NeedDocker(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out syncBuffer
+	done := make(chan error, 1)
+	db := filepath.Join(t.TempDir(), "state", "backlab.db")
+	go func() {
+		done <- run(ctx, []string{"serve", "--addr", addr, "--db", db, filepath.Join("..", "..", "labs")}, &out, &out)
+	}()
+	base := "http://" + addr
+	deadline := time.Now().Add(30 * time.Second)
+	for !strings.Contains(out.String(), "backlab is serving") {
+		if time.Now().After(deadline) {
+			cancel()
+			t.Fatalf("serve did not start:\n%s", out.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	resp, err := http.Get(base + "/api/labs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var labs []struct{ ID, Status string }
+	json.NewDecoder(resp.Body).Decode(&labs)
+	resp.Body.Close()
+	found := false
+	for _, l := range labs {
+		found = found || (l.ID == "add-index" && l.Status == "not_started")
+	}
+	if !found {
+		t.Errorf("GET /api/labs = %+v, want add-index not started", labs)
+	}
+	resp, err = http.Get(base + "/labs/add-index")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(page), "/static/app.js") {
+		t.Errorf("GET /labs/add-index = %d %.200s", resp.StatusCode, page)
+	}
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("serve returned %v after Ctrl-C:\n%s", err, out.String())
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("serve did not stop after its context ended")
+	}
+}
