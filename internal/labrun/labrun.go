@@ -50,9 +50,10 @@ func (r *Runner) log() *slog.Logger {
 	return r.Log
 }
 
-// NewSessionID returns a fresh, unguessable session id with prefix.
+// NewSessionID returns a fresh, unguessable session id with prefix
+// (128 random bits).
 func NewSessionID(prefix string) string {
-	var b [8]byte
+	var b [16]byte
 	if _, err := rand.Read(b[:]); err != nil {
 		panic(err)
 	}
