@@ -46,7 +46,6 @@ func run(t *testing.T, ctx context.Context, steps func(c *Check)) ([]runner.Even
 	return evs, code
 }
 
-
 // brief renders events as "type:step" for comparison.
 func brief(evs []runner.Event) []string {
 	var s []string
