@@ -47,7 +47,7 @@ func newDockerServerWith(t testing.TB, l *lab.Lab) *testServer {
 		return bb.Lab(ctx, l, true)
 	}
 	if l == nil {
-		l = scaffoldLab(t)
+		l = testenv.ScaffoldLab(t, "web-test")
 	}
 	return newServerWith(t, labrun.Runner{Driver: d, Instance: inst}, imgs, l)
 }

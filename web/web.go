@@ -114,7 +114,7 @@ func allowedHosts(public *url.URL) (hosts, origins map[string]bool) {
 	if err != nil {
 		return hosts, origins
 	}
-	if isLoopback(host) {
+	if IsLoopback(host) {
 		for _, h := range []string{"127.0.0.1", "localhost", "::1"} {
 			add(net.JoinHostPort(h, port))
 		}
@@ -122,8 +122,8 @@ func allowedHosts(public *url.URL) (hosts, origins map[string]bool) {
 	return hosts, origins
 }
 
-// isLoopback reports whether host names this machine's loopback.
-func isLoopback(host string) bool {
+// IsLoopback reports whether host names this machine's loopback.
+func IsLoopback(host string) bool {
 	if host == "localhost" {
 		return true
 	}

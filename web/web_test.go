@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -17,30 +16,8 @@ import (
 	"github.com/backlab/backlab/internal/labrun"
 	"github.com/backlab/backlab/internal/session"
 	"github.com/backlab/backlab/internal/store"
+	"github.com/backlab/backlab/internal/testenv"
 )
-
-// scaffoldLab writes the `lab new` template inside the module (its
-// checker imports the SDK) and loads it.
-func scaffoldLab(t testing.TB) *lab.Lab {
-	t.Helper()
-	if err := os.MkdirAll("testdata", 0o755); err != nil {
-		t.Fatal(err)
-	}
-	tmp, err := os.MkdirTemp("testdata", "tmp-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(tmp); os.Remove("testdata") })
-	dir := filepath.Join(tmp, "web-test")
-	if err := lab.Scaffold(dir, "web-test"); err != nil {
-		t.Fatal(err)
-	}
-	l, err := lab.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
-}
 
 type testServer struct {
 	*httptest.Server
@@ -56,7 +33,7 @@ type testServer struct {
 // zero when the test opens no sandbox.
 func newServer(t testing.TB, r labrun.Runner, imgs session.ImagesFunc) *testServer {
 	t.Helper()
-	return newServerWith(t, r, imgs, scaffoldLab(t))
+	return newServerWith(t, r, imgs, testenv.ScaffoldLab(t, "web-test"))
 }
 
 // newServerWith is newServer serving the lab l.

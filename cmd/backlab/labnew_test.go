@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -22,17 +21,7 @@ import (
 // because its checker imports the checker SDK; it is removed afterwards.
 func TestLabNewThenTest(t *testing.T) {
 	testenv.NeedDocker(t)
-	if err := os.MkdirAll("testdata", 0o755); err != nil {
-		t.Fatal(err)
-	}
-	tmp, err := os.MkdirTemp("testdata", "tmp-labnew-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		os.RemoveAll(tmp)
-		os.Remove("testdata") // only when empty
-	})
+	tmp := testenv.ScaffoldDir(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
 	defer cancel()
 	backlab := func(args ...string) (string, error) {

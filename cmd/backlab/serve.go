@@ -65,7 +65,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	if err != nil {
 		return c, fmt.Errorf("--addr %q: give host:port, e.g. 127.0.0.1:8080", c.addr)
 	}
-	if !loopback(host) {
+	if !web.IsLoopback(host) {
 		return c, fmt.Errorf("--addr %s listens beyond this machine, but backlab has no logins yet: anyone who reaches it would get a shell in a sandbox. Listen on 127.0.0.1 (the default), or reach it through an SSH tunnel", c.addr)
 	}
 	if c.publicURL == "" {
@@ -79,14 +79,6 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 		return c, fmt.Errorf("--public-url %q: give the address browsers use, e.g. http://127.0.0.1:8080", c.publicURL)
 	}
 	return c, nil
-}
-
-func loopback(host string) bool {
-	if host == "localhost" {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }
 
 func envOr(k, def string) string {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/backlab/backlab/internal/images"
 	"github.com/backlab/backlab/internal/lab"
+	"github.com/backlab/backlab/internal/testenv"
 )
 
 // TestScaffoldIsAValidLab scaffolds a lab, loads it with no problems and
@@ -18,17 +19,7 @@ import (
 // under testdata (which go build ./... and go vet ./... skip) and removed
 // afterwards.
 func TestScaffoldIsAValidLab(t *testing.T) {
-	if err := os.MkdirAll("testdata", 0o755); err != nil {
-		t.Fatal(err)
-	}
-	tmp, err := os.MkdirTemp("testdata", "tmp-scaffold-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		os.RemoveAll(tmp)
-		os.Remove("testdata") // only when empty
-	})
+	tmp := testenv.ScaffoldDir(t)
 	dir := filepath.Join(tmp, "demo")
 	if err := lab.Scaffold(dir, "demo"); err != nil {
 		t.Fatal(err)
@@ -45,7 +36,7 @@ func TestScaffoldIsAValidLab(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// From internal/lab/testdata/tmp-scaffold-*/demo the module's schema is
+	// From internal/lab/testdata/tmp-*/demo the module's schema is
 	// five folders up.
 	if want := "# yaml-language-server: $schema=../../../../../labs/lab.schema.json\n"; !strings.HasPrefix(string(data), want) {
 		t.Errorf("lab.yaml starts %q; want %q", strings.SplitN(string(data), "\n", 2)[0], want)

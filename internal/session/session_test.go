@@ -3,7 +3,6 @@ package session_test
 import (
 	"context"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -21,29 +20,6 @@ import (
 	"github.com/backlab/backlab/runner/docker"
 )
 
-// scaffoldLab writes the `lab new` template into a folder inside the
-// module (its checker imports the SDK) and loads it.
-func scaffoldLab(t *testing.T) *lab.Lab {
-	t.Helper()
-	if err := os.MkdirAll("testdata", 0o755); err != nil {
-		t.Fatal(err)
-	}
-	tmp, err := os.MkdirTemp("testdata", "tmp-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(tmp); os.Remove("testdata") })
-	dir := filepath.Join(tmp, "sess-test")
-	if err := lab.Scaffold(dir, "sess-test"); err != nil {
-		t.Fatal(err)
-	}
-	l, err := lab.Load(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return l
-}
-
 type env struct {
 	m     *session.Manager
 	st    *store.Store
@@ -54,7 +30,7 @@ type env struct {
 func newEnv(t *testing.T, idle, warn time.Duration) *env {
 	t.Helper()
 	testenv.NeedDocker(t)
-	l := scaffoldLab(t)
+	l := testenv.ScaffoldLab(t, "sess-test")
 	ctx, cancel := context.WithCancel(context.Background())
 	cli, err := client.New(client.FromEnv)
 	if err != nil {
