@@ -45,7 +45,9 @@ type Config struct {
 	// User is who every request acts as while logins do not exist: the
 	// one local learner of a loopback server.
 	User store.User
-	Log  *slog.Logger
+	// Ready reports whether what sessions need answers (for /readyz).
+	Ready func(context.Context) error
+	Log   *slog.Logger
 }
 
 // Server is the HTTP side of backlab.
@@ -93,7 +95,13 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("web: the page is missing from web/static (build it with web/ui): %w", err)
 	}
-	s.handler = s.secure(s.routes())
+	ops := http.NewServeMux()
+	// Probes answer whatever the Host: an orchestrator calls them by the
+	// pod's address, and they reveal nothing.
+	ops.HandleFunc("GET /healthz", s.healthz)
+	ops.HandleFunc("GET /readyz", s.readyz)
+	ops.Handle("/", s.secure(s.routes()))
+	s.handler = s.logged(ops)
 	return s, nil
 }
 

@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -311,5 +312,40 @@ func TestWebSocketUpgradeRefusals(t *testing.T) {
 				t.Errorf("status %d, want %d", resp.StatusCode, tt.status)
 			}
 		})
+	}
+}
+
+func TestProbesAndRequestIDs(t *testing.T) {
+	ts := newServer(t, labrun.Runner{}, nil)
+	for _, tt := range []struct {
+		path, host string
+		status     int
+	}{
+		{"/healthz", "10.1.2.3:8080", 200}, // an orchestrator's probe by pod address
+		{"/readyz", "10.1.2.3:8080", 200},
+		{"/api/labs", "10.1.2.3:8080", http.StatusMisdirectedRequest},
+	} {
+		req, _ := http.NewRequest("GET", ts.URL+tt.path, nil)
+		req.Host = tt.host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.status {
+			t.Errorf("GET %s (Host %s) = %d, want %d", tt.path, tt.host, resp.StatusCode, tt.status)
+		}
+		if len(resp.Header.Get("X-Request-Id")) != 16 {
+			t.Errorf("GET %s: X-Request-Id %q", tt.path, resp.Header.Get("X-Request-Id"))
+		}
+	}
+}
+
+func TestReadyzSaysWhatIsDown(t *testing.T) {
+	s := &Server{cfg: Config{Ready: func(context.Context) error { return errors.New("the Docker engine does not answer") }}}
+	rec := httptest.NewRecorder()
+	s.readyz(rec, httptest.NewRequest("GET", "/readyz", nil))
+	if rec.Code != 503 || !strings.Contains(rec.Body.String(), "Docker engine does not answer") {
+		t.Errorf("readyz = %d %q", rec.Code, rec.Body.String())
 	}
 }

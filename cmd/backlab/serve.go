@@ -14,6 +14,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/moby/moby/client"
+
 	"github.com/backlab/backlab/internal/images"
 	"github.com/backlab/backlab/internal/lab"
 	"github.com/backlab/backlab/internal/session"
@@ -147,7 +149,16 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}()
 
 	public, _ := url.Parse(cfg.publicURL)
-	srv, err := web.New(web.Config{Manager: m, Store: st, PublicURL: public, User: user, Log: logger})
+	ready := func(ctx context.Context) error {
+		if err := st.Ping(ctx); err != nil {
+			return err
+		}
+		if _, err := e.docker.Ping(ctx, client.PingOptions{}); err != nil {
+			return fmt.Errorf("the Docker engine does not answer: %w", err)
+		}
+		return nil
+	}
+	srv, err := web.New(web.Config{Manager: m, Store: st, PublicURL: public, User: user, Ready: ready, Log: logger})
 	if err != nil {
 		return err
 	}

@@ -110,6 +110,14 @@ func TestServeCommand(t *testing.T) {
 	if !found {
 		t.Errorf("GET /api/labs = %+v, want add-index not started", labs)
 	}
+	resp, err = http.Get(base + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Errorf("GET /readyz = %d, want 200 (store and engine answer)", resp.StatusCode)
+	}
 	resp, err = http.Get(base + "/labs/add-index")
 	if err != nil {
 		t.Fatal(err)
