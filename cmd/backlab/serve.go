@@ -49,7 +49,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	c := serveConfig{}
 	fs.StringVar(&c.addr, "addr", envOr("BACKLAB_ADDR", "127.0.0.1:8080"), "address to listen on; env BACKLAB_ADDR")
 	fs.StringVar(&c.publicURL, "public-url", os.Getenv("BACKLAB_PUBLIC_URL"), "address browsers use (default http://ADDR); env BACKLAB_PUBLIC_URL")
-	fs.StringVar(&c.db, "db", envOr("BACKLAB_DB", defaultDB()), "SQLite file holding sessions and check runs; env BACKLAB_DB")
+	fs.StringVar(&c.db, "db", envOr("BACKLAB_DB", defaultDB()), "the store: an SQLite file, or a postgres:// URL; env BACKLAB_DB")
 	fs.DurationVar(&c.idle, "idle-timeout", 30*time.Minute, "stop a sandbox after this long without activity")
 	fs.DurationVar(&c.warn, "idle-warning", 2*time.Minute, "warn the page this long before the idle stop")
 	pos, err := parseInterleaved(fs, args)
@@ -101,7 +101,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	st, err := store.OpenSQLite(ctx, cfg.db)
+	st, err := store.Open(ctx, cfg.db)
 	if err != nil {
 		return err
 	}
@@ -178,12 +178,20 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 		}
 	}()
-	fmt.Fprintf(stdout, "backlab is serving %d labs on %s (state in %s); press Ctrl-C to stop\n", len(labs), cfg.publicURL, cfg.db)
+	fmt.Fprintf(stdout, "backlab is serving %d labs on %s (state in %s); press Ctrl-C to stop\n", len(labs), cfg.publicURL, redactDSN(cfg.db))
 	err = web.Serve(ctx, ln, srv, logger)
 	if errors.Is(err, context.Canceled) {
 		err = nil
 	}
 	return err
+}
+
+// redactDSN hides a password in a database URL.
+func redactDSN(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return dsn
 }
 
 func serveLogLevel() slog.Level {

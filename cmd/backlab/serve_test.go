@@ -71,9 +71,15 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-// TestServeCommand runs `backlab serve` as a user would and talks to it.
+// TestServeCommand runs `backlab serve` as a user would and talks to it,
+// with each store.
 func TestServeCommand(t *testing.T) {
 	testenv.NeedDocker(t)
+	t.Run("sqlite", func(t *testing.T) { testServe(t, filepath.Join(t.TempDir(), "state", "backlab.db")) })
+	t.Run("postgres", func(t *testing.T) { testServe(t, testenv.Postgres(t)) })
+}
+
+func testServe(t *testing.T, db string) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -83,18 +89,24 @@ func TestServeCommand(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var out syncBuffer
 	done := make(chan error, 1)
-	db := filepath.Join(t.TempDir(), "state", "backlab.db")
 	go func() {
 		done <- run(ctx, []string{"serve", "--addr", addr, "--db", db, filepath.Join("..", "..", "labs")}, &out, &out)
 	}()
 	base := "http://" + addr
 	deadline := time.Now().Add(30 * time.Second)
 	for !strings.Contains(out.String(), "backlab is serving") {
+		select {
+		case err := <-done:
+			t.Fatalf("serve ended before serving: %v\n%s", err, out.String())
+		case <-time.After(50 * time.Millisecond):
+		}
 		if time.Now().After(deadline) {
 			cancel()
 			t.Fatalf("serve did not start:\n%s", out.String())
 		}
-		time.Sleep(50 * time.Millisecond)
+	}
+	if strings.Contains(out.String(), "postgres:postgres@") {
+		t.Errorf("serve printed the database password:\n%s", out.String())
 	}
 	resp, err := http.Get(base + "/api/labs")
 	if err != nil {

@@ -1,8 +1,8 @@
 // Package store keeps what backlab must not lose: users, lab sessions,
 // revealed hints, and every check run with its streamed events. It uses
-// sqlx over an embedded SQLite file (modernc.org/sqlite, no cgo); the SQL
-// is portable so that PostgreSQL can serve a multi-instance deployment
-// with the same migrations.
+// sqlx over an embedded SQLite file (modernc.org/sqlite, no cgo) by
+// default, or PostgreSQL (pgx) for a deployment that outgrows one file;
+// the SQL is portable, so both run the same migrations.
 package store
 
 import (
@@ -20,7 +20,8 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
-	_ "modernc.org/sqlite" // registers the "sqlite" driver
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" driver
 )
 
 //go:embed migrations/*.sql
@@ -66,17 +67,65 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
+// Open opens the store a flag names: a postgres:// or postgresql:// URL
+// is PostgreSQL, anything else the path of an SQLite file.
+func Open(ctx context.Context, dsn string) (*Store, error) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return OpenPostgres(ctx, dsn)
+	}
+	return OpenSQLite(ctx, dsn)
+}
+
+// OpenPostgres connects to PostgreSQL at dsn and brings its schema up to
+// date. Several servers may share the database: migrations run under an
+// advisory lock.
+func OpenPostgres(ctx context.Context, dsn string) (*Store, error) {
+	db, err := sqlx.Open("pgx", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("store: open PostgreSQL: %w", err)
+	}
+	db.SetMaxOpenConns(16)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	pctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	if err := db.PingContext(pctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: PostgreSQL does not answer (check --db): %w", err)
+	}
+	s := &Store{db: db}
+	if err := s.migrate(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: PostgreSQL: %w", err)
+	}
+	return s, nil
+}
+
 // Close closes the database.
 func (s *Store) Close() error { return s.db.Close() }
 
+// migrationLock is the PostgreSQL advisory lock key migrations hold.
+const migrationLock = 0x6261636b6c6162 // "backlab"
+
 // migrate applies the embedded migrations not applied yet, each in a
-// transaction.
+// transaction, on one connection (holding PostgreSQL's advisory lock, so
+// that servers starting together migrate once).
 func (s *Store) migrate(ctx context.Context) error {
-	if _, err := s.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
+	conn, err := s.db.Connx(ctx)
+	if err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	defer conn.Close()
+	if s.db.DriverName() == "pgx" {
+		if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, migrationLock); err != nil {
+			return fmt.Errorf("migrate: lock: %w", err)
+		}
+		defer conn.ExecContext(context.WithoutCancel(ctx), `SELECT pg_advisory_unlock($1)`, migrationLock)
+	}
+	if _, err := conn.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)`); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
 	var done []int
-	if err := s.db.SelectContext(ctx, &done, `SELECT version FROM schema_migrations`); err != nil {
+	if err := conn.SelectContext(ctx, &done, `SELECT version FROM schema_migrations`); err != nil {
 		return fmt.Errorf("read schema_migrations: %w", err)
 	}
 	applied := map[int]bool{}
@@ -101,7 +150,7 @@ func (s *Store) migrate(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		tx, err := s.db.BeginTxx(ctx, nil)
+		tx, err := conn.BeginTxx(ctx, nil)
 		if err != nil {
 			return err
 		}

@@ -2,10 +2,13 @@ package store
 
 import (
 	"context"
+
 	"errors"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/backlab/backlab/internal/testenv"
 )
 
 func open(t *testing.T, path string) *Store {
@@ -18,10 +21,36 @@ func open(t *testing.T, path string) *Store {
 	return s
 }
 
+// reopeners returns, for each database, a function that opens the same
+// store again, as a new process would. PostgreSQL runs in a container of
+// the test's own (testcontainers-go).
+func reopeners(t *testing.T, backend string) func(t *testing.T) *Store {
+	switch backend {
+	case "sqlite":
+		path := filepath.Join(t.TempDir(), "sub", "backlab.db")
+		return func(t *testing.T) *Store { return open(t, path) }
+	default:
+		dsn := testenv.Postgres(t)
+		return func(t *testing.T) *Store {
+			s, err := Open(t.Context(), dsn)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { s.Close() })
+			return s
+		}
+	}
+}
+
 func TestSessionsRunsAndProgressSurviveReopen(t *testing.T) {
+	for _, backend := range []string{"sqlite", "postgres"} {
+		t.Run(backend, func(t *testing.T) { testSurviveReopen(t, reopeners(t, backend)) })
+	}
+}
+
+func testSurviveReopen(t *testing.T, reopen func(t *testing.T) *Store) {
 	ctx := context.Background()
-	path := filepath.Join(t.TempDir(), "sub", "backlab.db")
-	s := open(t, path)
+	s := reopen(t)
 	u, err := s.EnsureUser(ctx, User{ID: "local", Name: "You", Role: RoleLearner})
 	if err != nil || u.Role != RoleLearner {
 		t.Fatalf("EnsureUser = %+v, %v", u, err)
@@ -74,7 +103,7 @@ func TestSessionsRunsAndProgressSurviveReopen(t *testing.T) {
 	s.Close()
 
 	// A new process: live sessions and running checks end, nothing else is lost.
-	s = open(t, path)
+	s = reopen(t)
 	if n, err := s.EndLiveSessions(ctx, "the server restarted"); err != nil || n != 3 {
 		t.Fatalf("EndLiveSessions = %d, %v; want 3", n, err)
 	}
@@ -138,5 +167,35 @@ func TestOpenRefusesAFileThatIsNotADatabase(t *testing.T) {
 	}
 	if b, _ := readFile(path); b != "this is not sqlite, and must not be overwritten" {
 		t.Errorf("the file was changed: %q", b)
+	}
+}
+
+// TestPostgresServersMigrateOnce starts several servers on one empty
+// database at once: the advisory lock lets exactly one migrate.
+func TestPostgresServersMigrateOnce(t *testing.T) {
+	dsn := testenv.Postgres(t)
+	errs := make(chan error, 4)
+	for range 4 {
+		go func() {
+			s, err := OpenPostgres(t.Context(), dsn)
+			if err == nil {
+				s.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range 4 {
+		if err := <-errs; err != nil {
+			t.Errorf("a server failed to start: %v", err)
+		}
+	}
+	s, err := OpenPostgres(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var n int
+	if err := s.db.Get(&n, `SELECT COUNT(*) FROM schema_migrations`); err != nil || n != 1 {
+		t.Errorf("schema_migrations has %d rows (%v), want 1", n, err)
 	}
 }
