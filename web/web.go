@@ -25,6 +25,7 @@ import (
 	"github.com/yuin/goldmark/extension"
 
 	"github.com/backlab/backlab/internal/lab"
+	"github.com/backlab/backlab/internal/metrics"
 	"github.com/backlab/backlab/internal/session"
 	"github.com/backlab/backlab/internal/store"
 )
@@ -47,6 +48,9 @@ type Config struct {
 	User store.User
 	// Ready reports whether what sessions need answers (for /readyz).
 	Ready func(context.Context) error
+	// Metrics, when set, counts WebSocket connections and is served at
+	// /metrics.
+	Metrics *metrics.Metrics
 	Log   *slog.Logger
 }
 
@@ -100,6 +104,9 @@ func New(cfg Config) (*Server, error) {
 	// pod's address, and they reveal nothing.
 	ops.HandleFunc("GET /healthz", s.healthz)
 	ops.HandleFunc("GET /readyz", s.readyz)
+	if cfg.Metrics != nil {
+		ops.Handle("GET /metrics", cfg.Metrics.Handler())
+	}
 	ops.Handle("/", s.secure(s.routes()))
 	s.handler = s.logged(ops)
 	return s, nil

@@ -96,6 +96,7 @@ func (s *Server) terminalWS(w http.ResponseWriter, r *http.Request, sess *sessio
 	if c == nil {
 		return
 	}
+	defer s.cfg.Metrics.WebSocketOpened("terminal")()
 	if sess.View().State != "ready" {
 		closeWith(c, CloseNotRunning, "the sandbox is not running")
 		return
@@ -203,6 +204,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, sess *session.Se
 		return
 	}
 	defer c.Close()
+	defer s.cfg.Metrics.WebSocketOpened("events")()
 	msgs, cancel := sess.Subscribe()
 	defer cancel()
 	ctx, stop := context.WithCancel(r.Context())

@@ -146,6 +146,7 @@ type engine struct {
 	docker  *client.Client
 	driver  *docker.Driver
 	builder *images.Builder
+	reaped  int // sandboxes the start-up reap removed
 }
 
 func openEngine(ctx context.Context, stderr io.Writer, logger *slog.Logger, progress io.Writer) (*engine, error) {
@@ -159,13 +160,14 @@ func openEngine(ctx context.Context, stderr io.Writer, logger *slog.Logger, prog
 		return nil, err
 	}
 	// Remove what earlier processes of this host left behind.
-	if reaped, err := d.Reap(ctx, func(info runner.SandboxInfo) bool { return !labrun.Orphan(info) }); err != nil {
+	reaped, err := d.Reap(ctx, func(info runner.SandboxInfo) bool { return !labrun.Orphan(info) })
+	if err != nil {
 		logger.Warn("reap orphaned sandboxes", "err", err)
 	} else if len(reaped) > 0 {
 		fmt.Fprintf(stderr, "removed %d sandboxes left by processes that died\n", len(reaped))
 	}
 	b := &images.Builder{Docker: cli, Log: logger, Progress: progress}
-	return &engine{docker: cli, driver: d, builder: b}, nil
+	return &engine{docker: cli, driver: d, builder: b, reaped: len(reaped)}, nil
 }
 
 func (e *engine) Close() {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/backlab/backlab/internal/images"
 	"github.com/backlab/backlab/internal/lab"
+	"github.com/backlab/backlab/internal/metrics"
 	"github.com/backlab/backlab/internal/session"
 	"github.com/backlab/backlab/internal/store"
 	"github.com/backlab/backlab/web"
@@ -136,9 +137,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	r := e.runner(logger)
 	mctx, stopManager := context.WithCancel(context.WithoutCancel(ctx))
-	m := session.New(mctx, session.Config{
+	var m *session.Manager
+	mt := metrics.New(func() map[string]int { return m.Counts() })
+	mt.Reaped(e.reaped)
+	m = session.New(mctx, session.Config{
 		Runner: *r, Images: imagesFor, Store: st, Labs: labs,
-		IdleTimeout: cfg.idle, IdleWarning: cfg.warn, Log: logger,
+		IdleTimeout: cfg.idle, IdleWarning: cfg.warn, Observer: mt, Log: logger,
 	})
 	managerDone := make(chan struct{})
 	go func() { m.Run(mctx); close(managerDone) }()
@@ -158,7 +162,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return nil
 	}
-	srv, err := web.New(web.Config{Manager: m, Store: st, PublicURL: public, User: user, Ready: ready, Log: logger})
+	srv, err := web.New(web.Config{Manager: m, Store: st, PublicURL: public, User: user, Ready: ready, Metrics: mt, Log: logger})
 	if err != nil {
 		return err
 	}

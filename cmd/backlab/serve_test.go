@@ -130,6 +130,15 @@ func testServe(t *testing.T, db string) {
 	if resp.StatusCode != 200 {
 		t.Errorf("GET /readyz = %d, want 200 (store and engine answer)", resp.StatusCode)
 	}
+	resp, err = http.Get(base + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	scraped, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(scraped), `backlab_sessions{state="ready"} 0`) || !strings.Contains(string(scraped), "backlab_reaper_sandboxes_removed_total") {
+		t.Errorf("GET /metrics = %d:\n%.500s", resp.StatusCode, scraped)
+	}
 	resp, err = http.Get(base + "/labs/add-index")
 	if err != nil {
 		t.Fatal(err)

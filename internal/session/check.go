@@ -79,6 +79,7 @@ func (s *Session) StartCheck(ctx context.Context) (string, error) {
 		if err := st.FinishCheckRun(context.WithoutCancel(runCtx), runID, outcome, errMsg, result); err != nil {
 			s.m.log.Error("record check result", "run", runID, "err", err)
 		}
+		s.m.cfg.Observer.Checked(s.Lab.ID, outcome, res.Duration)
 		s.m.log.Info("check finished", "session", s.ID, "lab", s.Lab.ID, "run", runID, "outcome", outcome, "duration", res.Duration.Round(time.Millisecond))
 		s.mu.Lock()
 		if finished != nil {

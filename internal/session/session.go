@@ -55,8 +55,23 @@ type Config struct {
 	Scrollback int
 	// MaxTerminals bounds the terminals of one session; zero: 8.
 	MaxTerminals int
-	Log          *slog.Logger
+	// Observer, when set, is told how sandbox starts and checks went.
+	Observer Observer
+	Log      *slog.Logger
 }
+
+// Observer records what sessions do, e.g. as metrics.
+type Observer interface {
+	// Provisioned: a sandbox start ended with outcome ready or failed.
+	Provisioned(lab, outcome string, d time.Duration)
+	// Checked: a check run ended with outcome passed, failed, error or timeout.
+	Checked(lab, outcome string, d time.Duration)
+}
+
+type noObserver struct{}
+
+func (noObserver) Provisioned(string, string, time.Duration) {}
+func (noObserver) Checked(string, string, time.Duration)     {}
 
 // Manager holds the live sessions of a server.
 type Manager struct {
@@ -87,6 +102,9 @@ func New(ctx context.Context, cfg Config) *Manager {
 	}
 	if cfg.Log == nil {
 		cfg.Log = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Observer == nil {
+		cfg.Observer = noObserver{}
 	}
 	m := &Manager{cfg: cfg, labs: map[string]*lab.Lab{}, log: cfg.Log, ctx: ctx, sessions: map[string]*Session{}}
 	for _, l := range cfg.Labs {
@@ -152,6 +170,15 @@ func (m *Manager) stopAll() {
 		}()
 	}
 	wg.Wait()
+}
+
+// Counts returns how many sessions this server holds in each state.
+func (m *Manager) Counts() map[string]int {
+	out := map[string]int{}
+	for _, s := range m.live() {
+		out[s.View().State]++
+	}
+	return out
 }
 
 // Get returns a session this server holds (live or ended since it began).
@@ -422,10 +449,12 @@ func (s *Session) provision(ctx context.Context, gen int, prev chan struct{}) {
 		return
 	}
 	if err != nil {
+		s.m.cfg.Observer.Provisioned(s.Lab.ID, store.StateFailed, time.Since(start))
 		s.m.log.Warn("sandbox failed to start", "session", s.ID, "lab", s.Lab.ID, "err", err)
 		s.setStateLocked(store.StateFailed, plainError(err), Advice(err))
 		return
 	}
+	s.m.cfg.Observer.Provisioned(s.Lab.ID, store.StateReady, time.Since(start))
 	s.m.log.Info("session ready", "session", s.ID, "lab", s.Lab.ID, "duration", time.Since(start).Round(time.Millisecond))
 	s.sess = ls
 	s.expires = time.Now().Add(s.m.cfg.IdleTimeout)
