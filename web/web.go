@@ -51,7 +51,7 @@ type Config struct {
 	// Metrics, when set, counts WebSocket connections and is served at
 	// /metrics.
 	Metrics *metrics.Metrics
-	Log   *slog.Logger
+	Log     *slog.Logger
 }
 
 // Server is the HTTP side of backlab.
