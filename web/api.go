@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"path"
+	"strconv"
 	"strings"
 	"time"
 
@@ -202,6 +203,27 @@ func (s *Server) openSession(w http.ResponseWriter, r *http.Request) {
 	sess, created, err := s.cfg.Manager.Open(r.Context(), s.user(r).ID, body.Lab)
 	if errors.Is(err, session.ErrNoLab) {
 		writeError(w, http.StatusNotFound, "no such lab: "+body.Lab, "pick one from the catalog")
+		return
+	}
+	var limit *session.LimitError
+	if errors.As(err, &limit) {
+		s.log.Info("session refused", "lab", body.Lab, "user", s.user(r).ID, "limit", limit.Kind)
+		status := map[session.LimitKind]int{
+			session.LimitPerUser: http.StatusConflict, session.LimitRate: http.StatusTooManyRequests,
+		}[limit.Kind]
+		if status == 0 {
+			status = http.StatusServiceUnavailable
+		}
+		if limit.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(limit.RetryAfter.Round(time.Second)/time.Second)))
+		}
+		advice := map[session.LimitKind]string{
+			session.LimitPerUser:  "stop a lab you are not using (its check history is kept), then open this one",
+			session.LimitRate:     "wait a little, then open the lab again",
+			session.LimitCapacity: "wait and retry; others' idle sandboxes stop by themselves",
+			session.LimitDisk:     "tell your instructor or admin: the server needs disk space",
+		}[limit.Kind]
+		writeError(w, status, limit.Message, advice)
 		return
 	}
 	if err != nil {

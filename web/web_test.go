@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/backlab/backlab/internal/images"
 	"github.com/backlab/backlab/internal/lab"
@@ -38,7 +39,7 @@ func newServer(t testing.TB, r labrun.Runner, imgs session.ImagesFunc) *testServ
 }
 
 // newServerWith is newServer serving the lab l.
-func newServerWith(t testing.TB, r labrun.Runner, imgs session.ImagesFunc, l *lab.Lab) *testServer {
+func newServerWith(t testing.TB, r labrun.Runner, imgs session.ImagesFunc, l *lab.Lab, opts ...func(*session.Config)) *testServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "b.db"))
@@ -50,7 +51,11 @@ func newServerWith(t testing.TB, r labrun.Runner, imgs session.ImagesFunc, l *la
 	if imgs == nil {
 		imgs = func(context.Context, *lab.Lab, io.Writer) (images.Set, error) { return images.Set{}, images.ErrMissing }
 	}
-	m := session.New(ctx, session.Config{Runner: r, Images: imgs, Store: st, Labs: []*lab.Lab{l}})
+	cfg := session.Config{Runner: r, Images: imgs, Store: st, Labs: []*lab.Lab{l}}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	m := session.New(ctx, cfg)
 	done := make(chan struct{})
 	go func() { m.Run(ctx); close(done) }()
 	ts := &testServer{m: m, st: st, lab: l, local: u}
@@ -347,5 +352,33 @@ func TestReadyzSaysWhatIsDown(t *testing.T) {
 	s.readyz(rec, httptest.NewRequest("GET", "/readyz", nil))
 	if rec.Code != 503 || !strings.Contains(rec.Body.String(), "Docker engine does not answer") {
 		t.Errorf("readyz = %d %q", rec.Code, rec.Body.String())
+	}
+}
+
+func TestStartLimitsAnswerWithAdvice(t *testing.T) {
+	stuck := func(ctx context.Context, _ *lab.Lab, _ io.Writer) (images.Set, error) {
+		<-ctx.Done()
+		return images.Set{}, ctx.Err()
+	}
+	ts := newServerWith(t, labrun.Runner{}, stuck, testenv.ScaffoldLab(t, "web-test"), func(c *session.Config) {
+		c.Limits = session.Limits{Starts: 1, StartsWindow: time.Hour}
+	})
+	status, m, _ := ts.do(t, "POST", "/api/sessions", `{"lab":"web-test"}`, nil)
+	if status != 201 {
+		t.Fatalf("first open = %d", status)
+	}
+	ts.do(t, "POST", "/api/sessions/"+m["id"].(string)+"/stop", "", nil)
+	req, _ := http.NewRequest("POST", ts.URL+"/api/sessions", strings.NewReader(`{"lab":"web-test"}`))
+	req.Header.Set(csrfHeader, ts.csrf)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := ts.cl.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var body apiError
+	json.NewDecoder(resp.Body).Decode(&body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" || !strings.Contains(body.Error, "try again in") || body.Advice == "" {
+		t.Errorf("second open within the window = %d (Retry-After %q) %+v", resp.StatusCode, resp.Header.Get("Retry-After"), body)
 	}
 }

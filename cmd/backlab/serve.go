@@ -11,7 +11,10 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/moby/moby/client"
@@ -42,6 +45,7 @@ type serveConfig struct {
 	addr, publicURL, db string
 	labs                []string
 	idle, warn          time.Duration
+	limits              session.Limits
 }
 
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
@@ -53,11 +57,32 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.StringVar(&c.db, "db", envOr("BACKLAB_DB", defaultDB()), "the store: an SQLite file, or a postgres:// URL; env BACKLAB_DB")
 	fs.DurationVar(&c.idle, "idle-timeout", 30*time.Minute, "stop a sandbox after this long without activity")
 	fs.DurationVar(&c.warn, "idle-warning", 2*time.Minute, "warn the page this long before the idle stop")
+	fs.IntVar(&c.limits.PerUser, "max-per-user", session.DefaultLimits.PerUser, "sandboxes one user may run at once (-1: no limit)")
+	fs.IntVar(&c.limits.Starts, "starts-per-minute", session.DefaultLimits.Starts, "sessions one user may start per minute (-1: no limit)")
+	fs.IntVar(&c.limits.MaxSandboxes, "max-sandboxes", session.DefaultLimits.MaxSandboxes, "sandboxes the server runs at once (-1: no limit)")
+	budget := fs.String("memory-budget", "", "sum of the memory limits of running sandboxes, e.g. 16Gi (default 75% of this machine's memory; \"off\": none)")
+	minDisk := fs.String("min-free-disk", "2Gi", "refuse new sandboxes while the engine's disk has less free space (\"off\": never)")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return c, err
 	}
 	c.labs = pos
+	c.limits.StartsWindow = time.Minute
+	switch *budget {
+	case "off":
+		c.limits.MemoryBytes = -1
+	case "":
+		c.limits.MemoryBytes = hostMemory() / 4 * 3
+	default:
+		if c.limits.MemoryBytes, err = lab.ParseMemory(*budget); err != nil || c.limits.MemoryBytes <= 0 {
+			return c, fmt.Errorf("--memory-budget %q: give a size like 16Gi, or off", *budget)
+		}
+	}
+	if *minDisk == "off" {
+		c.limits.MinFreeDisk = -1
+	} else if c.limits.MinFreeDisk, err = lab.ParseMemory(*minDisk); err != nil {
+		return c, fmt.Errorf("--min-free-disk %q: give a size like 2Gi, or off", *minDisk)
+	}
 	if len(c.labs) == 0 {
 		c.labs = []string{"labs"}
 	}
@@ -143,6 +168,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	m = session.New(mctx, session.Config{
 		Runner: *r, Images: imagesFor, Store: st, Labs: labs,
 		IdleTimeout: cfg.idle, IdleWarning: cfg.warn, Observer: mt, Log: logger,
+		Limits: cfg.limits, DiskFree: engineDiskFree(ctx, e.docker),
 	})
 	managerDone := make(chan struct{})
 	go func() { m.Run(mctx); close(managerDone) }()
@@ -188,6 +214,45 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		err = nil
 	}
 	return err
+}
+
+// hostMemory is this machine's memory in bytes (0 when unknown, which
+// turns the memory budget off).
+func hostMemory() int64 {
+	b, err := os.ReadFile("/proc/meminfo")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(line, "MemTotal:"); ok {
+			f := strings.Fields(rest)
+			if len(f) == 0 {
+				return 0
+			}
+			if kb, err := strconv.ParseInt(f[0], 10, 64); err == nil {
+				return kb << 10
+			}
+		}
+	}
+	return 0
+}
+
+// engineDiskFree reports the free space of the engine's data folder, when
+// the engine runs on this machine.
+func engineDiskFree(ctx context.Context, cli *client.Client) func() (int64, error) {
+	return func() (int64, error) {
+		ictx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		info, err := cli.Info(ictx, client.InfoOptions{})
+		if err != nil {
+			return 0, err
+		}
+		var st syscall.Statfs_t
+		if err := syscall.Statfs(info.Info.DockerRootDir, &st); err != nil {
+			return 0, err
+		}
+		return int64(st.Bavail) * int64(st.Bsize), nil
+	}
 }
 
 // redactDSN hides a password in a database URL.

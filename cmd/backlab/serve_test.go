@@ -16,6 +16,20 @@ import (
 	"github.com/backlab/backlab/internal/testenv"
 )
 
+func TestParseServeLimits(t *testing.T) {
+	c, err := parseServe(nil, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.limits.MemoryBytes <= 0 || c.limits.MemoryBytes >= hostMemory() || c.limits.PerUser != 2 || c.limits.MinFreeDisk != 2<<30 {
+		t.Errorf("default limits = %+v (host memory %d)", c.limits, hostMemory())
+	}
+	c, err = parseServe([]string{"--memory-budget", "off", "--min-free-disk", "off", "--max-sandboxes", "-1", "--memory-budget", "8Gi"}, io.Discard)
+	if err != nil || c.limits.MemoryBytes != 8<<30 || c.limits.MinFreeDisk != -1 || c.limits.MaxSandboxes != -1 {
+		t.Errorf("limits from flags = %+v, %v", c.limits, err)
+	}
+}
+
 func TestParseServe(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -33,6 +47,8 @@ func TestParseServe(t *testing.T) {
 		{"bad public url", []string{"--public-url", "ftp://x"}, "public-url", ""},
 		{"idle too short", []string{"--idle-timeout", "1s"}, "too short", ""},
 		{"public url kept", []string{"--public-url", "https://labs.example.org"}, "", "https://labs.example.org"},
+		{"bad memory budget", []string{"--memory-budget", "lots"}, "--memory-budget", ""},
+		{"bad disk floor", []string{"--min-free-disk", "-3"}, "--min-free-disk", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -55,6 +55,11 @@ type Config struct {
 	Scrollback int
 	// MaxTerminals bounds the terminals of one session; zero: 8.
 	MaxTerminals int
+	// Limits bound what learners may start.
+	Limits Limits
+	// DiskFree reports the free bytes of the engine's disk, for
+	// Limits.MinFreeDisk; nil skips that check.
+	DiskFree func() (int64, error)
 	// Observer, when set, is told how sandbox starts and checks went.
 	Observer Observer
 	Log      *slog.Logger
@@ -80,8 +85,11 @@ type Manager struct {
 	log  *slog.Logger
 	ctx  context.Context // ends when the server stops
 
+	limits Limits
+
 	mu       sync.Mutex
 	sessions map[string]*Session
+	starts   map[string][]time.Time // recent session creations by user
 }
 
 // New returns a manager; call [Manager.Run] to enforce idle timeouts and
@@ -106,7 +114,8 @@ func New(ctx context.Context, cfg Config) *Manager {
 	if cfg.Observer == nil {
 		cfg.Observer = noObserver{}
 	}
-	m := &Manager{cfg: cfg, labs: map[string]*lab.Lab{}, log: cfg.Log, ctx: ctx, sessions: map[string]*Session{}}
+	m := &Manager{cfg: cfg, labs: map[string]*lab.Lab{}, log: cfg.Log, ctx: ctx, sessions: map[string]*Session{},
+		starts: map[string][]time.Time{}, limits: cfg.Limits.withDefaults()}
 	for _, l := range cfg.Labs {
 		m.labs[l.ID] = l
 	}
@@ -217,6 +226,10 @@ func (m *Manager) Open(ctx context.Context, userID, labID string) (s *Session, c
 		}
 	}
 	now := time.Now()
+	if err := m.admitLocked(userID, l, now); err != nil {
+		return nil, false, err
+	}
+	m.starts[userID] = append(m.starts[userID], now)
 	s = &Session{
 		ID: labrun.NewSessionID("s-"), UserID: userID, Lab: l, Created: now, m: m,
 		terms: map[string]*Terminal{}, subs: map[chan Message]struct{}{},
