@@ -1,0 +1,108 @@
+// Package auth hashes passwords (argon2id, in the PHC string format) and
+// makes the random tokens that log a browser in or invite a learner. Only
+// hashes of tokens are stored, so a copy of the store logs nobody in.
+package auth
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/crypto/argon2"
+)
+
+// Argon2id parameters (RFC 9106's second recommended set, with less
+// memory: 64 MiB, 3 passes).
+const (
+	argonTime    = 3
+	argonMemory  = 64 << 10 // KiB
+	argonThreads = 2
+	argonKeyLen  = 32
+	saltLen      = 16
+)
+
+// MinPasswordLen is the shortest password accepted.
+const MinPasswordLen = 10
+
+// ErrMismatch reports a password that does not match its hash.
+var ErrMismatch = errors.New("auth: wrong password")
+
+// CheckPassword says what is wrong with a new password, or nil.
+func CheckPassword(pw string) error {
+	switch n := utf8.RuneCountInString(pw); {
+	case n < MinPasswordLen:
+		return fmt.Errorf("the password has %d characters; use at least %d", n, MinPasswordLen)
+	case len(pw) > 1024:
+		return errors.New("the password is longer than 1024 bytes")
+	}
+	return nil
+}
+
+// HashPassword returns the PHC string of pw:
+// $argon2id$v=19$m=65536,t=3,p=2$<salt>$<hash>.
+func HashPassword(pw string) (string, error) {
+	if err := CheckPassword(pw); err != nil {
+		return "", err
+	}
+	salt := make([]byte, saltLen)
+	if _, err := rand.Read(salt); err != nil {
+		return "", err
+	}
+	key := argon2.IDKey([]byte(pw), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	enc := base64.RawStdEncoding
+	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
+		enc.EncodeToString(salt), enc.EncodeToString(key)), nil
+}
+
+// VerifyPassword checks pw against a PHC string from [HashPassword] (with
+// whatever parameters it records).
+func VerifyPassword(phc, pw string) error {
+	parts := strings.Split(phc, "$")
+	if len(parts) != 6 || parts[1] != "argon2id" {
+		return errors.New("auth: not an argon2id hash")
+	}
+	var version int
+	var m uint32
+	var t uint32
+	var p uint8
+	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
+		return errors.New("auth: unsupported argon2 version")
+	}
+	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil || m == 0 || t == 0 || p == 0 {
+		return errors.New("auth: bad argon2 parameters")
+	}
+	enc := base64.RawStdEncoding
+	salt, err1 := enc.DecodeString(parts[4])
+	want, err2 := enc.DecodeString(parts[5])
+	if err1 != nil || err2 != nil || len(want) == 0 {
+		return errors.New("auth: bad argon2 hash")
+	}
+	got := argon2.IDKey([]byte(pw), salt, t, m, p, uint32(len(want)))
+	if subtle.ConstantTimeCompare(got, want) != 1 {
+		return ErrMismatch
+	}
+	return nil
+}
+
+// NewToken returns a fresh random token (256 bits, URL-safe) and the hash
+// to store for it.
+func NewToken() (token, hash string) {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	token = base64.RawURLEncoding.EncodeToString(b)
+	return token, HashToken(token)
+}
+
+// HashToken is what the store keeps of a token.
+func HashToken(token string) string {
+	sum := sha256.Sum256([]byte(token))
+	return hex.EncodeToString(sum[:])
+}
