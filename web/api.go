@@ -26,6 +26,8 @@ func (s *Server) routeTable() []route {
 	return []route{
 		{"GET", "/api/openapi.json", s.getOpenAPI},
 		{"GET", "/api/me", s.getMe},
+		{"POST", "/api/login", s.login},
+		{"POST", "/api/logout", s.logout},
 		{"GET", "/api/labs", s.listLabs},
 		{"GET", "/api/labs/{lab}", s.getLab},
 		{"POST", "/api/sessions", s.openSession},
@@ -79,7 +81,12 @@ func (s *Server) getOpenAPI(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) getMe(w http.ResponseWriter, r *http.Request) {
-	writeJSON(w, http.StatusOK, map[string]any{"user": s.user(r)})
+	u := s.user(r)
+	if u.ID == "" {
+		writeError(w, http.StatusUnauthorized, "log in first", "")
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"user": u, "auth": s.cfg.Auth})
 }
 
 // labSummary is a catalog entry.

@@ -6,8 +6,6 @@ import (
 	"encoding/hex"
 	"net/http"
 	"strings"
-
-	"github.com/backlab/backlab/internal/store"
 )
 
 // CSRF protection: a random token in a cookie that the page's script reads
@@ -77,11 +75,4 @@ func newToken() string {
 		panic(err)
 	}
 	return hex.EncodeToString(b[:])
-}
-
-// user returns who makes the request. Until logins exist every request
-// is the server's one local user (the server refuses to listen beyond
-// loopback without logins).
-func (s *Server) user(r *http.Request) store.User {
-	return s.cfg.User
 }

@@ -43,8 +43,9 @@ type Config struct {
 	// PublicURL is the address browsers use (scheme and host); requests
 	// for any other host are refused, and WebSocket origins must match.
 	PublicURL *url.URL
-	// User is who every request acts as while logins do not exist: the
-	// one local learner of a loopback server.
+	// Auth requires a login (see login.go); without it every request acts
+	// as User, the one local learner of a loopback server.
+	Auth bool
 	User store.User
 	// Ready reports whether what sessions need answers (for /readyz).
 	Ready func(context.Context) error
@@ -61,9 +62,11 @@ type Server struct {
 	hosts   map[string]bool // Host header values answered
 	origins map[string]bool // Origin header values accepted
 	labs    map[string]*labPage
-	static  fs.FS
-	index   []byte
-	handler http.Handler
+	// attempts counts failed logins.
+	attempts loginAttempts
+	static   fs.FS
+	index    []byte
+	handler  http.Handler
 }
 
 // labPage is a lab's rendered text.
@@ -81,7 +84,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.PublicURL == nil || cfg.PublicURL.Host == "" {
 		return nil, errors.New("web: the public URL is missing (e.g. http://127.0.0.1:8080)")
 	}
-	s := &Server{cfg: cfg, log: cfg.Log, labs: map[string]*labPage{}}
+	s := &Server{cfg: cfg, log: cfg.Log, labs: map[string]*labPage{}, attempts: loginAttempts{failed: map[string][]time.Time{}}}
 	s.hosts, s.origins = allowedHosts(cfg.PublicURL)
 	for _, l := range cfg.Manager.Labs() {
 		p, err := renderLab(l)
@@ -107,7 +110,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.Metrics != nil {
 		ops.Handle("GET /metrics", cfg.Metrics.Handler())
 	}
-	ops.Handle("/", s.secure(s.routes()))
+	ops.Handle("/", s.secure(s.authenticate(s.routes())))
 	s.handler = s.logged(ops)
 	return s, nil
 }

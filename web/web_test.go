@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
 	"path/filepath"
@@ -39,7 +40,7 @@ func newServer(t testing.TB, r labrun.Runner, imgs session.ImagesFunc) *testServ
 }
 
 // newServerWith is newServer serving the lab l.
-func newServerWith(t testing.TB, r labrun.Runner, imgs session.ImagesFunc, l *lab.Lab, opts ...func(*session.Config)) *testServer {
+func newServerWith(t testing.TB, r labrun.Runner, imgs session.ImagesFunc, l *lab.Lab, opts ...func(*session.Config, *Config)) *testServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "b.db"))
@@ -52,8 +53,9 @@ func newServerWith(t testing.TB, r labrun.Runner, imgs session.ImagesFunc, l *la
 		imgs = func(context.Context, *lab.Lab, io.Writer) (images.Set, error) { return images.Set{}, images.ErrMissing }
 	}
 	cfg := session.Config{Runner: r, Images: imgs, Store: st, Labs: []*lab.Lab{l}}
+	wcfg := Config{Store: st, User: u}
 	for _, o := range opts {
-		o(&cfg)
+		o(&cfg, &wcfg)
 	}
 	m := session.New(ctx, cfg)
 	done := make(chan struct{})
@@ -61,7 +63,8 @@ func newServerWith(t testing.TB, r labrun.Runner, imgs session.ImagesFunc, l *la
 	ts := &testServer{m: m, st: st, lab: l, local: u}
 	ts.Server = httptest.NewUnstartedServer(nil)
 	public, _ := url.Parse("http://" + ts.Listener.Addr().String())
-	srv, err := New(Config{Manager: m, Store: st, PublicURL: public, User: u})
+	wcfg.Manager, wcfg.PublicURL = m, public
+	srv, err := New(wcfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,28 +76,31 @@ func newServerWith(t testing.TB, r labrun.Runner, imgs session.ImagesFunc, l *la
 		<-done
 		st.Close()
 	})
-	// Pick up the CSRF cookie as a page would.
-	jar := &cookieJar{}
-	ts.cl = &http.Client{Jar: jar}
-	resp, err := ts.cl.Get(ts.URL + "/api/me")
+	ts.cl, ts.csrf = ts.browser(t)
+	return ts
+}
+
+// browser returns a client with a cookie jar of its own, holding the
+// CSRF cookie the page's first GET sets.
+func (ts *testServer) browser(t testing.TB) (*http.Client, string) {
+	t.Helper()
+	jar, _ := cookiejar.New(nil)
+	cl := &http.Client{Jar: jar}
+	resp, err := cl.Get(ts.URL + "/")
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
-	ts.csrf = jar.value(csrfCookie)
-	if len(ts.csrf) != 64 {
-		t.Fatalf("no CSRF cookie set on the first GET (got %q)", ts.csrf)
+	csrf := cookieValue(jar, ts.URL, csrfCookie)
+	if len(csrf) != 64 {
+		t.Fatalf("no CSRF cookie set on the first GET (got %q)", csrf)
 	}
-	return ts
+	return cl, csrf
 }
 
-// cookieJar is a minimal jar for one host.
-type cookieJar struct{ cookies []*http.Cookie }
-
-func (j *cookieJar) SetCookies(_ *url.URL, cs []*http.Cookie) { j.cookies = append(j.cookies, cs...) }
-func (j *cookieJar) Cookies(*url.URL) []*http.Cookie          { return j.cookies }
-func (j *cookieJar) value(name string) string {
-	for _, c := range j.cookies {
+func cookieValue(jar http.CookieJar, base, name string) string {
+	u, _ := url.Parse(base)
+	for _, c := range jar.Cookies(u) {
 		if c.Name == name {
 			return c.Value
 		}
@@ -360,7 +366,7 @@ func TestStartLimitsAnswerWithAdvice(t *testing.T) {
 		<-ctx.Done()
 		return images.Set{}, ctx.Err()
 	}
-	ts := newServerWith(t, labrun.Runner{}, stuck, testenv.ScaffoldLab(t, "web-test"), func(c *session.Config) {
+	ts := newServerWith(t, labrun.Runner{}, stuck, testenv.ScaffoldLab(t, "web-test"), func(c *session.Config, _ *Config) {
 		c.Limits = session.Limits{Starts: 1, StartsWindow: time.Hour}
 	})
 	status, m, _ := ts.do(t, "POST", "/api/sessions", `{"lab":"web-test"}`, nil)

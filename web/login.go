@@ -1,0 +1,178 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/backlab/backlab/internal/auth"
+	"github.com/backlab/backlab/internal/store"
+)
+
+const (
+	loginCookie = "backlab_login"
+	// LoginTTL is how long a login lasts.
+	LoginTTL = 14 * 24 * time.Hour
+)
+
+type userKey struct{}
+
+// withUser stores who makes the request.
+func withUser(ctx context.Context, u store.User) context.Context {
+	return context.WithValue(ctx, userKey{}, u)
+}
+
+// user returns who makes the request; the zero User when nobody is
+// logged in (only on the paths that need no login).
+func (s *Server) user(r *http.Request) store.User {
+	u, _ := r.Context().Value(userKey{}).(store.User)
+	return u
+}
+
+// public reports whether a path is served to browsers that are not
+// logged in: the page and its assets (which show the login form), the
+// API description, and logging in.
+func public(method, path string) bool {
+	switch {
+	case method == http.MethodGet && (path == "/" || strings.HasPrefix(path, "/labs/") || strings.HasPrefix(path, "/static/")):
+		return true
+	case path == "/api/openapi.json" || path == "/api/login" || path == "/api/me":
+		return true
+	}
+	return false
+}
+
+// authenticate resolves the request's user. Without logins every request
+// is the local user; with logins the login cookie names the user, and
+// every path but the public ones answers 401 without it.
+func (s *Server) authenticate(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !s.cfg.Auth {
+			h.ServeHTTP(w, r.WithContext(withUser(r.Context(), s.cfg.User)))
+			return
+		}
+		if c, err := r.Cookie(loginCookie); err == nil && c.Value != "" {
+			u, err := s.cfg.Store.LoginUser(r.Context(), auth.HashToken(c.Value))
+			if err == nil {
+				h.ServeHTTP(w, r.WithContext(withUser(r.Context(), u)))
+				return
+			}
+			if !errors.Is(err, store.ErrNotFound) {
+				s.internal(w, err)
+				return
+			}
+		}
+		if !public(r.Method, r.URL.Path) {
+			writeError(w, http.StatusUnauthorized, "log in first", "your login is missing or expired: log in again")
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// dummyHash is verified against when a login name does not exist, so
+// that a wrong name takes as long as a wrong password.
+var dummyHash = sync.OnceValue(func() string {
+	h, _ := auth.HashPassword("not the password of anyone")
+	return h
+})
+
+// loginAttempts limits failed logins per login name.
+type loginAttempts struct {
+	mu     sync.Mutex
+	failed map[string][]time.Time
+}
+
+const (
+	maxFailedLogins = 5
+	failedWindow    = 5 * time.Minute
+)
+
+// blocked reports how long name must wait, or zero.
+func (a *loginAttempts) blocked(name string, now time.Time) time.Duration {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	recent := a.failed[name][:0]
+	for _, t := range a.failed[name] {
+		if now.Sub(t) < failedWindow {
+			recent = append(recent, t)
+		}
+	}
+	a.failed[name] = recent
+	if len(recent) < maxFailedLogins {
+		return 0
+	}
+	return failedWindow - now.Sub(recent[0])
+}
+
+func (a *loginAttempts) fail(name string, now time.Time) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.failed[name] = append(a.failed[name], now)
+}
+
+func (a *loginAttempts) reset(name string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	delete(a.failed, name)
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) {
+	if !s.cfg.Auth {
+		writeError(w, http.StatusConflict, "this server needs no login", "")
+		return
+	}
+	var body struct {
+		Login    string `json:"login"`
+		Password string `json:"password"`
+	}
+	if !readJSON(w, r, 4<<10, &body) {
+		return
+	}
+	name := strings.ToLower(strings.TrimSpace(body.Login))
+	now := time.Now()
+	if wait := s.attempts.blocked(name, now); wait > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		writeError(w, http.StatusTooManyRequests, "too many failed logins for "+name, "wait "+wait.Round(time.Second).String()+" and try again")
+		return
+	}
+	acct, err := s.cfg.Store.AccountByLogin(r.Context(), name)
+	switch {
+	case errors.Is(err, store.ErrNotFound):
+		auth.VerifyPassword(dummyHash(), body.Password)
+	case err != nil:
+		s.internal(w, err)
+		return
+	}
+	if err != nil || auth.VerifyPassword(acct.PasswordHash, body.Password) != nil {
+		s.attempts.fail(name, now)
+		s.log.Warn("failed login", "login", name)
+		writeError(w, http.StatusUnauthorized, "wrong login or password", "")
+		return
+	}
+	s.attempts.reset(name)
+	token, hash := auth.NewToken()
+	if err := s.cfg.Store.CreateLogin(r.Context(), hash, acct.ID, now.Add(LoginTTL)); err != nil {
+		s.internal(w, err)
+		return
+	}
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: token, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
+		Secure: s.cfg.PublicURL.Scheme == "https", MaxAge: int(LoginTTL / time.Second)})
+	s.log.Info("login", "user", acct.ID, "login", name)
+	writeJSON(w, http.StatusOK, map[string]any{"user": acct.User})
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
+	if c, err := r.Cookie(loginCookie); err == nil && c.Value != "" {
+		if err := s.cfg.Store.DeleteLogin(r.Context(), auth.HashToken(c.Value)); err != nil {
+			s.internal(w, err)
+			return
+		}
+	}
+	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: "", Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+	w.WriteHeader(http.StatusNoContent)
+}
