@@ -3,6 +3,7 @@
 // Usage:
 //
 //	backlab serve [--addr 127.0.0.1:8080] [LAB...]     the browser UI
+//	backlab admin create --login NAME                  create an account
 //	backlab images build [--ca-bundle FILE] [LAB...]   build the base and lab images
 //	backlab lab validate LAB...                        check lab folders
 //	backlab lab test LAB... [--solution DIR --expect pass|fail [--failing a,b]]
@@ -52,6 +53,7 @@ const usage = `backlab runs hands-on back-end labs in sandboxes.
 Commands:
   serve [--addr 127.0.0.1:8080] [--db FILE] [LAB...]
                                              the browser UI (default labs/)
+  admin create --login NAME [--role admin]   create an account (password from the terminal or stdin)
   images build [--ca-bundle FILE] [LAB...]   build the base image and the images of labs (default: labs/)
   lab validate LAB...                        check lab folders; prints file:line: field: problem
   lab test LAB... [--solution DIR --expect pass|fail [--failing a,b]]
@@ -79,6 +81,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch {
 	case cmd == "serve":
 		return cmdServe(ctx, rest, stdout, stderr)
+	case cmd == "admin" && sub == "create":
+		return cmdAdminCreate(ctx, rest[1:], stdout, stderr)
 	case cmd == "images" && sub == "build":
 		return cmdImagesBuild(ctx, rest[1:], stdout, stderr, logger)
 	case cmd == "lab" && sub == "validate":

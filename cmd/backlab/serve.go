@@ -46,6 +46,8 @@ type serveConfig struct {
 	labs                []string
 	idle, warn          time.Duration
 	limits              session.Limits
+	login               string // auto, required, off
+	beyondLoopback      bool
 }
 
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
@@ -55,6 +57,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.StringVar(&c.addr, "addr", envOr("BACKLAB_ADDR", "127.0.0.1:8080"), "address to listen on; env BACKLAB_ADDR")
 	fs.StringVar(&c.publicURL, "public-url", os.Getenv("BACKLAB_PUBLIC_URL"), "address browsers use (default http://ADDR); env BACKLAB_PUBLIC_URL")
 	fs.StringVar(&c.db, "db", envOr("BACKLAB_DB", defaultDB()), "the store: an SQLite file, or a postgres:// URL; env BACKLAB_DB")
+	fs.StringVar(&c.login, "login", "auto", "auto: logins required when listening beyond loopback or once accounts exist; required; off (loopback only)")
 	fs.DurationVar(&c.idle, "idle-timeout", 30*time.Minute, "stop a sandbox after this long without activity")
 	fs.DurationVar(&c.warn, "idle-warning", 2*time.Minute, "warn the page this long before the idle stop")
 	fs.IntVar(&c.limits.PerUser, "max-per-user", session.DefaultLimits.PerUser, "sandboxes one user may run at once (-1: no limit)")
@@ -93,12 +96,19 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	if err != nil {
 		return c, fmt.Errorf("--addr %q: give host:port, e.g. 127.0.0.1:8080", c.addr)
 	}
-	if !web.IsLoopback(host) {
-		return c, fmt.Errorf("--addr %s listens beyond this machine, but backlab has no logins yet: anyone who reaches it would get a shell in a sandbox. Listen on 127.0.0.1 (the default), or reach it through an SSH tunnel", c.addr)
+	c.beyondLoopback = !web.IsLoopback(host)
+	switch c.login {
+	case "auto", "required":
+	case "off":
+		if c.beyondLoopback {
+			return c, fmt.Errorf("--login off with --addr %s: a server that listens beyond this machine must require logins (anyone who reaches it would get a shell in a sandbox)", c.addr)
+		}
+	default:
+		return c, fmt.Errorf("--login %q: give auto, required or off", c.login)
 	}
 	if c.publicURL == "" {
-		if host == "" {
-			host = "127.0.0.1"
+		if host == "" || c.beyondLoopback && net.ParseIP(host) != nil && net.ParseIP(host).IsUnspecified() {
+			return c, fmt.Errorf("--addr %s listens on every address: give --public-url, the address browsers use (e.g. https://labs.example.org)", c.addr)
 		}
 		c.publicURL = "http://" + net.JoinHostPort(host, port)
 	}
@@ -144,6 +154,14 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	accounts, err := st.CountAccounts(ctx)
+	if err != nil {
+		return err
+	}
+	requireLogin := cfg.login == "required" || cfg.login == "auto" && (cfg.beyondLoopback || len(accounts) > 0)
+	if requireLogin && accounts[store.RoleAdmin] == 0 {
+		return fmt.Errorf("logins are required (--addr %s, --login %s) but no admin account exists: create one with `backlab admin create --login NAME --db %s`, then start backlab again", cfg.addr, cfg.login, redactDSN(cfg.db))
+	}
 	e, err := openEngine(ctx, stderr, logger, io.Discard)
 	if err != nil {
 		return fmt.Errorf("%w\nbacklab needs a Docker engine: run `sudo bash scripts/engine.sh`, then start backlab again", err)
@@ -188,7 +206,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return nil
 	}
-	srv, err := web.New(web.Config{Manager: m, Store: st, PublicURL: public, User: user, Ready: ready, Metrics: mt, Log: logger})
+	srv, err := web.New(web.Config{Manager: m, Store: st, PublicURL: public, Auth: requireLogin, User: user, Ready: ready, Metrics: mt, Log: logger})
 	if err != nil {
 		return err
 	}
@@ -208,7 +226,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			}
 		}
 	}()
-	fmt.Fprintf(stdout, "backlab is serving %d labs on %s (state in %s); press Ctrl-C to stop\n", len(labs), cfg.publicURL, redactDSN(cfg.db))
+	how := "no login needed (loopback, no accounts)"
+	if requireLogin {
+		how = "logins required"
+	}
+	fmt.Fprintf(stdout, "backlab is serving %d labs on %s, %s (state in %s); press Ctrl-C to stop\n", len(labs), cfg.publicURL, how, redactDSN(cfg.db))
 	err = web.Serve(ctx, ln, srv, logger)
 	if errors.Is(err, context.Canceled) {
 		err = nil

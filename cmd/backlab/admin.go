@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"regexp"
+	"strings"
+
+	"golang.org/x/term"
+
+	"github.com/backlab/backlab/internal/auth"
+	"github.com/backlab/backlab/internal/labrun"
+	"github.com/backlab/backlab/internal/store"
+)
+
+// stdin is where commands read passwords from; tests replace it.
+var stdin io.Reader = os.Stdin
+
+var loginPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{1,62}$`)
+
+// cmdAdminCreate creates an account (the first admin, usually) in the
+// store serve uses.
+func cmdAdminCreate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("admin create", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	login := fs.String("login", "", "login name (lowercase letters, digits, . _ -)")
+	name := fs.String("name", "", "the name shown in pages (default: the login)")
+	role := fs.String("role", store.RoleAdmin, "admin, instructor or learner")
+	db := fs.String("db", envOr("BACKLAB_DB", defaultDB()), "the store serve uses: an SQLite file or a postgres:// URL; env BACKLAB_DB")
+	if _, err := parseInterleaved(fs, args); err != nil {
+		return err
+	}
+	l := strings.ToLower(strings.TrimSpace(*login))
+	if !loginPattern.MatchString(l) {
+		return fmt.Errorf("--login %q: give 2 to 63 lowercase letters, digits, dots, dashes or underscores, e.g. --login ada", *login)
+	}
+	switch *role {
+	case store.RoleAdmin, store.RoleInstructor, store.RoleLearner:
+	default:
+		return fmt.Errorf("--role %q: give admin, instructor or learner", *role)
+	}
+	if *name == "" {
+		*name = l
+	}
+	pw, err := readPassword(stdout)
+	if err != nil {
+		return err
+	}
+	hash, err := auth.HashPassword(pw)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, *db)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	err = st.CreateAccount(ctx, store.Account{User: store.User{ID: labrun.NewSessionID("u-"), Name: *name, Role: *role}, Login: l, PasswordHash: hash})
+	if errors.Is(err, store.ErrExists) {
+		return fmt.Errorf("an account with login %q exists already in %s; pick another login", l, redactDSN(*db))
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "created %s %q in %s; logins are now required by backlab serve with this store\n", *role, l, redactDSN(*db))
+	return nil
+}
+
+// readPassword asks twice on a terminal, or reads one line from a pipe.
+func readPassword(stdout io.Writer) (string, error) {
+	if f, ok := stdin.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
+		fmt.Fprintf(stdout, "Password (at least %d characters): ", auth.MinPasswordLen)
+		a, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(stdout)
+		if err != nil {
+			return "", fmt.Errorf("read password: %w", err)
+		}
+		if err := auth.CheckPassword(string(a)); err != nil {
+			return "", err
+		}
+		fmt.Fprint(stdout, "Again: ")
+		b, err := term.ReadPassword(int(f.Fd()))
+		fmt.Fprintln(stdout)
+		if err != nil {
+			return "", fmt.Errorf("read password: %w", err)
+		}
+		if string(a) != string(b) {
+			return "", errors.New("the two passwords differ; nothing was created")
+		}
+		return string(a), nil
+	}
+	line, err := bufio.NewReader(stdin).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", fmt.Errorf("read password from standard input: %w", err)
+	}
+	line = strings.TrimRight(line, "\r\n")
+	if line == "" {
+		return "", errors.New("no password: type it when asked, or pipe it in (echo \"$PASSWORD\" | backlab admin create …)")
+	}
+	return line, nil
+}
