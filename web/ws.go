@@ -24,12 +24,10 @@ const (
 // Close codes the terminal socket uses besides the standard ones; the
 // reason text says what happened.
 const (
-	CloseBadMessage    = 4400 // a control frame that is not understood
-	CloseNotAllowed    = 4403
-	CloseNoTerminal    = 4404 // the terminal does not exist (any more)
-	CloseFellBehind    = 4408 // the client read too slowly; reconnect
-	CloseNotRunning    = 4409 // the session's sandbox is not running
-	CloseServerStopped = 1001
+	CloseBadMessage = 4400 // a control frame that is not understood
+	CloseNoTerminal = 4404 // the terminal does not exist (any more)
+	CloseFellBehind = 4408 // the client read too slowly; reconnect
+	CloseNotRunning = 4409 // the session's sandbox is not running
 )
 
 var defaultSize = runner.TermSize{Cols: 80, Rows: 24}
