@@ -1,6 +1,8 @@
 // The JSON API client: every call goes through request(), which adds the
 // CSRF header to requests that change something and turns any failure into
-// an ApiError with a message and advice a person can act on.
+// an ApiError with a message and advice a person can act on. A 401 (the
+// server needs a login, or the login expired) also calls the handler set
+// with onLoginRequired, which shows the login form.
 
 /** ApiError is a failed request: message says what went wrong, advice what to do. */
 export class ApiError extends Error {
@@ -9,6 +11,17 @@ export class ApiError extends Error {
     this.advice = advice || "";
     this.status = status || 0;
   }
+}
+
+let loginRequired = null;
+
+/**
+ * onLoginRequired(fn): fn(err) runs whenever a call other than POST
+ * /api/login answers 401; err.loginRequired is then true, so callers and
+ * showError can leave the message to the login form.
+ */
+export function onLoginRequired(fn) {
+  loginRequired = fn;
 }
 
 function csrfToken() {
@@ -55,7 +68,12 @@ export async function request(method, path, body) {
   if (!res.ok) {
     const msg = (data && data.error) || `${method} ${path} failed with HTTP ${res.status} ${res.statusText}.`;
     const advice = (data && data.advice) || (res.status >= 500 ? "Try again; if it keeps failing, the server log has the details." : "");
-    throw new ApiError(msg, advice, res.status);
+    const err = new ApiError(msg, advice, res.status);
+    if (res.status === 401 && path !== "/api/login") {
+      err.loginRequired = true;
+      if (loginRequired) loginRequired(err);
+    }
+    throw err;
   }
   return data;
 }
@@ -64,6 +82,8 @@ const enc = encodeURIComponent;
 
 export const api = {
   me: () => request("GET", "/api/me"),
+  login: (login, password) => request("POST", "/api/login", { login, password }),
+  logout: () => request("POST", "/api/logout"),
   labs: () => request("GET", "/api/labs"),
   lab: (id) => request("GET", `/api/labs/${enc(id)}`),
   openSession: (lab) => request("POST", "/api/sessions", { lab }),

@@ -1,7 +1,9 @@
 // The session's event stream (WebSocket, protocol backlab.events.v1): JSON
 // text frames, the first one the session itself. It reconnects by itself
-// when dropped, 0.5 s doubling to 5 s.
-import { paths, wsURL } from "./api.js";
+// when dropped, 0.5 s doubling to 5 s. A socket cannot tell why the server
+// refused it, so a failed connect asks GET /api/me, which shows the login
+// form if the login expired.
+import { api, paths, wsURL } from "./api.js";
 
 const PROTOCOL = "backlab.events.v1";
 
@@ -25,7 +27,9 @@ export class EventStream {
     if (this.closed) return;
     const ws = new WebSocket(wsURL(paths.events(this.sid)), PROTOCOL);
     this.ws = ws;
+    let opened = false;
     ws.onopen = () => {
+      opened = true;
       this.backoff = 500;
       this.onStatus({ connected: true });
     };
@@ -51,6 +55,7 @@ export class EventStream {
         this.onStatus({ connected: false, final: true, reason: e.reason || `the event stream closed (code ${e.code})` });
         return;
       }
+      if (!opened) api.me().catch(() => {}); // a 401 shows the login form
       this.onStatus({ connected: false, reason: e.reason });
       this.timer = setTimeout(() => this.connect(), this.backoff);
       this.backoff = Math.min(this.backoff * 2, 5000);

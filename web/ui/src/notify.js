@@ -14,9 +14,11 @@ function ensureRegion() {
 
 /**
  * showError(err, {retry}) shows err.message and err.advice; retry, if
- * given, adds a Retry button. Identical messages are not repeated.
+ * given, adds a Retry button. Identical messages are not repeated; "log in
+ * first" (err.loginRequired) is not shown, as the login form replaces the page.
  */
 export function showError(err, opts = {}) {
+  if (err && err.loginRequired) return () => {}; // the login form says it
   const r = ensureRegion();
   const msg = err && err.message ? err.message : String(err);
   const advice = (err && err.advice) || "";
