@@ -14,7 +14,11 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
+	"github.com/backlab/backlab/internal/auth"
 	"github.com/backlab/backlab/internal/lab"
+	"github.com/backlab/backlab/internal/labrun"
+	"github.com/backlab/backlab/internal/session"
+	"github.com/backlab/backlab/internal/store"
 	"github.com/backlab/backlab/internal/testenv"
 )
 
@@ -251,4 +255,63 @@ func saveArtifact(t *testing.T, name string, data []byte) {
 		return
 	}
 	t.Logf("saved %s", p)
+}
+
+// TestBrowserLogin: on a server that requires logins the page shows the
+// login form, a wrong password is refused in place, the right one shows
+// the catalog, and logging out returns to the form.
+func TestBrowserLogin(t *testing.T) {
+	chromium := testenv.NeedChromium(t)
+	var st *store.Store
+	ts := newServerWith(t, labrun.Runner{}, nil, testenv.ScaffoldLab(t, "web-test"), func(_ *session.Config, c *Config) {
+		c.Auth = true
+		st = c.Store
+	})
+	hash, _ := auth.HashPassword("grace-password-1")
+	if err := st.CreateAccount(t.Context(), store.Account{User: store.User{ID: "u-grace", Name: "Grace Hopper", Role: store.RoleLearner}, Login: "grace", PasswordHash: hash}); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.Flag("headless", true), chromedp.Flag("disable-background-networking", true),
+		chromedp.WindowSize(1280, 800), chromedp.UserDataDir(t.TempDir()))
+	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
+	defer acancel()
+	bctx, bcancel := chromedp.NewContext(actx)
+	defer bcancel()
+	q := chromedp.ByQuery
+	var errText, user string
+	err := chromedp.Run(bctx,
+		chromedp.Navigate(ts.URL+"/labs/web-test"),
+		chromedp.WaitVisible(`[data-testid="login-form"]`, q),
+		chromedp.SendKeys(`[data-testid="login-name"]`, "grace", q),
+		chromedp.SendKeys(`[data-testid="login-password"]`, "not-the-password", q),
+		chromedp.Click(`[data-testid="login-submit"]`, q),
+		chromedp.WaitVisible(`[data-testid="login-error"]`, q),
+		chromedp.Text(`[data-testid="login-error"]`, &errText, q),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errText, "wrong login or password") {
+		t.Errorf("error shown = %q", errText)
+	}
+	err = chromedp.Run(bctx,
+		// The form cleared the password after the failure.
+		chromedp.SendKeys(`[data-testid="login-password"]`, "grace-password-1\n", q),
+		chromedp.WaitVisible(`[data-testid="logout"]`, q),
+		chromedp.Text(`[data-testid="user"]`, &user, q),
+		chromedp.Navigate(ts.URL+"/"),
+		chromedp.WaitVisible(`[data-testid="lab-card-web-test"]`, q),
+		chromedp.Click(`[data-testid="logout"]`, q),
+		chromedp.WaitVisible(`[data-testid="login-form"]`, q),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(user, "Grace Hopper") {
+		t.Errorf("header user = %q", user)
+	}
 }
