@@ -285,7 +285,7 @@ func (b *Builder) Lab(ctx context.Context, l *lab.Lab, build bool) (Set, error) 
 			set.Services[svc.Name] = svc.Image
 			continue
 		}
-		ref, err := b.context(ctx, l, l.Path(svc.Build), l.ID+"-"+svc.Name, baseID, build)
+		ref, err := b.context(ctx, l, l.Path(svc.Build), svc.Tools, l.ID+"-"+svc.Name, baseID, build)
 		if err != nil {
 			return set, fmt.Errorf("lab %s: service %s: %w", l.ID, svc.Name, err)
 		}
@@ -299,11 +299,23 @@ func (b *Builder) Lab(ctx context.Context, l *lab.Lab, build bool) (Set, error) 
 	return set, nil
 }
 
-// context builds (or finds) the image of one build folder.
-func (b *Builder) context(ctx context.Context, l *lab.Lab, dir, name, baseID string, build bool) (string, error) {
+// context builds (or finds) the image of one build folder, with the
+// service's tools compiled into it as tools/NAME (they count in the hash).
+func (b *Builder) context(ctx context.Context, l *lab.Lab, dir string, tools []string, name, baseID string, build bool) (string, error) {
 	files, err := readTree(dir)
 	if err != nil {
 		return "", err
+	}
+	for _, tool := range tools {
+		pkg := lab.Tools[tool]
+		if pkg == "" {
+			return "", fmt.Errorf("unknown tool %q", tool)
+		}
+		bin, err := compileGo(ctx, l.Dir(), pkg)
+		if err != nil {
+			return "", fmt.Errorf("tool %s: %w", tool, err)
+		}
+		files["x:tools/"+tool] = bin
 	}
 	hash := hashFiles(files, baseID)
 	ref := "backlab/" + name + ":" + hash[:12]
@@ -359,6 +371,14 @@ func (b *Builder) checker(ctx context.Context, l *lab.Lab, baseID string, build 
 // CompileChecker builds the Go main package in dir into a static Linux
 // binary with the host's Go toolchain and returns its bytes.
 func CompileChecker(ctx context.Context, dir string) ([]byte, error) {
+	return compileGo(ctx, dir, ".")
+}
+
+// compileGo builds the Go main package pkg, resolved from dir, into a
+// static Linux binary with the host's Go toolchain and returns its bytes.
+// The build is reproducible (-trimpath, no build id), so an unchanged
+// package gives the same bytes and the same image hash.
+func compileGo(ctx context.Context, dir, pkg string) ([]byte, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
@@ -369,7 +389,7 @@ func CompileChecker(ctx context.Context, dir string) ([]byte, error) {
 	}
 	out.Close()
 	defer os.Remove(out.Name())
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w -buildid=", "-o", out.Name(), ".")
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w -buildid=", "-o", out.Name(), pkg)
 	cmd.Dir = abs
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0", "GOOS=linux", "GOFLAGS=-buildvcs=false")
 	var stderr bytes.Buffer
@@ -379,7 +399,7 @@ func CompileChecker(ctx context.Context, dir string) ([]byte, error) {
 		if strings.Contains(msg, "go.mod file not found") || strings.Contains(msg, "not in std") {
 			msg += "\nA checker is built with the backlab module (it imports the checker SDK): keep the lab inside the backlab repository, e.g. in labs/."
 		}
-		return nil, fmt.Errorf("build checker in %s: %w\n%s", dir, err, msg)
+		return nil, fmt.Errorf("build %s in %s: %w\n%s", pkg, dir, err, msg)
 	}
 	return os.ReadFile(out.Name())
 }

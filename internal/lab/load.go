@@ -359,6 +359,14 @@ func (v *validator) lab(l *Lab) {
 				}
 			}
 		}
+		for j, tool := range s.Tools {
+			switch {
+			case Tools[tool] == "":
+				v.add(fmt.Sprintf("%s.tools[%d]", p, j), "%q is not a backlab tool (known: %s)", tool, strings.Join(sortedKeys(Tools), ", "))
+			case s.Build == "":
+				v.add(fmt.Sprintf("%s.tools[%d]", p, j), "tools go into a build context: set build, not image")
+			}
+		}
 		if isRoot(s.User) {
 			v.add(p+".user", "sandboxes never run as root; use a user the image creates (e.g. learner, postgres, or 1000)")
 		}

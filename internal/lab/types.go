@@ -50,6 +50,15 @@ type Service struct {
 	CapAdd    []string          `yaml:"cap_add,omitempty" json:"cap_add,omitempty" jsonschema:"description=Capabilities kept although all others are dropped."`
 	Resources Resources         `yaml:"resources,omitempty" json:"resources,omitempty"`
 	Readiness *Readiness        `yaml:"readiness,omitempty" json:"readiness,omitempty"`
+	// Tools are backlab commands compiled on the host and added to the
+	// service's build context as tools/NAME, for its Dockerfile to COPY.
+	Tools []string `yaml:"tools,omitempty" json:"tools,omitempty" jsonschema:"description=backlab commands (backlab-load) compiled on the host and put in the build context as tools/NAME for the Dockerfile to COPY; only with build."`
+}
+
+// Tools maps the commands a service may ask for (Service.Tools) to their
+// Go packages in the backlab module.
+var Tools = map[string]string{
+	"backlab-load": "github.com/backlab/backlab/cmd/backlab-load",
 }
 
 // Mount attaches a lab volume to a service.

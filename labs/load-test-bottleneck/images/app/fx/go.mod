@@ -1,0 +1,3 @@
+module fxprovider
+
+go 1.23
