@@ -1,0 +1,3 @@
+module deploytools
+
+go 1.23
