@@ -1,6 +1,6 @@
 // Command checker verifies the load-test-bottleneck lab: the quotes
 // service must price products right, one request at a time and many at
-// once, and must hold 150 requests a second with a p95 under 400 ms and
+// once, and must hold 150 requests a second with a p95 under 1 s and
 // under 1% errors.
 //
 // It publishes exchange rates of its own at the FX provider and adds
@@ -34,7 +34,7 @@ const (
 	loadRate     = 150
 	loadDuration = 15 * time.Second
 	loadTimeout  = 5 * time.Second
-	maxP95       = 400.0 // ms: the fixed service measures ~30-100 ms here, the starter ~5000
+	maxP95       = 1000.0 // ms: the fixed service measured p95 47–206 ms here, the starter ~5000 (its timeout)
 	maxErrorRate = 0.01
 )
 
