@@ -62,6 +62,7 @@ Commands:
   run LAB                                    do a lab in this terminal (Ctrl-] for the menu)
   reap                                       remove sandboxes left by processes that died
   bench sandbox LAB [-n N]                   measure cold sandbox-ready time
+  bench memory LAB [-n N]                    measure the memory of idle sandboxes
 
 A LAB is a lab folder (labs/add-index) or a folder of labs (labs/).
 `
@@ -95,6 +96,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdRun(ctx, rest, stdout, stderr, logger)
 	case cmd == "reap":
 		return cmdReap(ctx, rest, stdout, stderr, logger)
+	case cmd == "bench" && sub == "memory":
+		return cmdBenchMemory(ctx, rest[1:], stdout, stderr, logger)
 	case cmd == "bench" && sub == "sandbox":
 		return cmdBenchSandbox(ctx, rest[1:], stdout, stderr, logger)
 	}
