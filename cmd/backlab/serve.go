@@ -221,7 +221,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 			if ctx.Err() != nil {
 				return
 			}
-			if _, err := imagesFor(ctx, l, prefixed(stderr, "image | ")); err != nil {
+			if _, err := imagesFor(ctx, l, prefixed(stderr, "image | ")); err != nil && ctx.Err() == nil {
 				logger.Warn("image build failed", "lab", l.ID, "err", err)
 			}
 		}
