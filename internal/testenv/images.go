@@ -8,7 +8,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -44,47 +46,18 @@ func Image(t testing.TB, repo, dockerfile string) string {
 		t.Fatalf("docker client: %v", err)
 	}
 	defer cli.Close()
-	ctx := t.Context()
-	if _, err := cli.ImageInspect(ctx, tag); err == nil {
+	if _, err := cli.ImageInspect(t.Context(), tag); err == nil {
 		built[tag] = tag
 		return tag
-	}
-	if _, err := cli.ImageInspect(ctx, BaseImage); err != nil {
-		t.Fatalf("base image %s is missing: run `backlab images build` (scripts/test does): %v", BaseImage, err)
 	}
 	var buf bytes.Buffer
 	tw := tar.NewWriter(&buf)
 	tw.WriteHeader(&tar.Header{Name: "Dockerfile", Mode: 0o644, Size: int64(len(dockerfile)), ModTime: time.Unix(0, 0)})
 	io.WriteString(tw, dockerfile)
 	tw.Close()
-	start := time.Now()
-	res, err := cli.ImageBuild(ctx, &buf, client.ImageBuildOptions{
-		Tags: []string{tag}, Remove: true, ForceRemove: true,
-		Labels: map[string]string{"dev.backlab.test-image": repo},
-	})
-	if err != nil {
-		t.Fatalf("build %s: %v", tag, err)
+	if err := buildContext(t, cli, tag, repo, &buf); err != nil {
+		t.Fatal(err)
 	}
-	defer res.Body.Close()
-	var log strings.Builder
-	dec := json.NewDecoder(res.Body)
-	for {
-		var m struct {
-			Stream string `json:"stream"`
-			Error  string `json:"error"`
-		}
-		if err := dec.Decode(&m); err != nil {
-			if err == io.EOF {
-				break
-			}
-			t.Fatalf("build %s: %v", tag, err)
-		}
-		if m.Error != "" {
-			t.Fatalf("build %s: %s\n%s", tag, m.Error, log.String())
-		}
-		log.WriteString(m.Stream)
-	}
-	t.Logf("built test image %s in %s", tag, time.Since(start).Round(time.Millisecond))
 	built[tag] = tag
 	return tag
 }
@@ -120,4 +93,95 @@ CMD ["/usr/lib/postgresql/15/bin/postgres", "-D", "/var/lib/postgresql/15/main",
 // PostgresDSN formats the DSN of a [PostgresDockerfile] server at hostPort.
 func PostgresDSN(hostPort string) string {
 	return fmt.Sprintf("postgres://postgres:postgres@%s/lab?sslmode=disable", hostPort)
+}
+
+// ImageFromDir is [Image] for a build context folder (its Dockerfile
+// starting FROM [BaseImage]); the tag hashes every file of the folder.
+func ImageFromDir(t testing.TB, repo, dir string) string {
+	t.Helper()
+	NeedDocker(t)
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	h := sha256.New()
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		fmt.Fprintf(h, "%s %o %x\n", rel, info.Mode().Perm(), sha256.Sum256(data))
+		if err := tw.WriteHeader(&tar.Header{Name: filepath.ToSlash(rel), Mode: int64(info.Mode().Perm()), Size: int64(len(data)), ModTime: time.Unix(0, 0)}); err != nil {
+			return err
+		}
+		_, err = tw.Write(data)
+		return err
+	})
+	if err != nil {
+		t.Fatalf("read build context %s: %v", dir, err)
+	}
+	tw.Close()
+	tag := repo + ":" + hex.EncodeToString(h.Sum(nil))[:16]
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if ref, ok := built[tag]; ok {
+		return ref
+	}
+	cli, err := client.New(client.FromEnv)
+	if err != nil {
+		t.Fatalf("docker client: %v", err)
+	}
+	defer cli.Close()
+	if _, err := cli.ImageInspect(t.Context(), tag); err == nil {
+		built[tag] = tag
+		return tag
+	}
+	if err := buildContext(t, cli, tag, repo, &buf); err != nil {
+		t.Fatal(err)
+	}
+	built[tag] = tag
+	return tag
+}
+
+// buildContext builds a tar build context as tag (base image required).
+func buildContext(t testing.TB, cli *client.Client, tag, repo string, ctxTar io.Reader) error {
+	ctx := t.Context()
+	if _, err := cli.ImageInspect(ctx, BaseImage); err != nil {
+		return fmt.Errorf("base image %s is missing: run `backlab images build` (scripts/test does): %w", BaseImage, err)
+	}
+	start := time.Now()
+	res, err := cli.ImageBuild(ctx, ctxTar, client.ImageBuildOptions{
+		Tags: []string{tag}, Remove: true, ForceRemove: true,
+		Labels: map[string]string{"dev.backlab.test-image": repo},
+	})
+	if err != nil {
+		return fmt.Errorf("build %s: %w", tag, err)
+	}
+	defer res.Body.Close()
+	var log strings.Builder
+	dec := json.NewDecoder(res.Body)
+	for {
+		var m struct {
+			Stream string `json:"stream"`
+			Error  string `json:"error"`
+		}
+		if err := dec.Decode(&m); err != nil {
+			if err == io.EOF {
+				break
+			}
+			return fmt.Errorf("build %s: %w", tag, err)
+		}
+		if m.Error != "" {
+			return fmt.Errorf("build %s: %s\n%s", tag, m.Error, log.String())
+		}
+		log.WriteString(m.Stream)
+	}
+	t.Logf("built test image %s in %s", tag, time.Since(start).Round(time.Millisecond))
+	return nil
 }
