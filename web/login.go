@@ -55,6 +55,10 @@ func (s *Server) authenticate(h http.Handler) http.Handler {
 			h.ServeHTTP(w, r.WithContext(withUser(r.Context(), s.cfg.User)))
 			return
 		}
+		if strings.HasPrefix(r.URL.Path, "/static/") {
+			h.ServeHTTP(w, r) // assets need no user: no store lookup
+			return
+		}
 		if c, err := r.Cookie(loginCookie); err == nil && c.Value != "" {
 			u, err := s.cfg.Store.LoginUser(r.Context(), auth.HashToken(c.Value))
 			if err == nil {

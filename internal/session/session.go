@@ -203,6 +203,11 @@ func (m *Manager) Get(id string) (*Session, bool) {
 func (m *Manager) Live(userID, labID string) *Session {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	return m.liveLocked(userID, labID)
+}
+
+// liveLocked is Live with m.mu held.
+func (m *Manager) liveLocked(userID, labID string) *Session {
 	for _, s := range m.sessions {
 		if s.UserID == userID && s.Lab.ID == labID && s.alive() {
 			return s
@@ -220,10 +225,8 @@ func (m *Manager) Open(ctx context.Context, userID, labID string) (s *Session, c
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	for _, s := range m.sessions {
-		if s.UserID == userID && s.Lab.ID == labID && s.alive() {
-			return s, false, nil
-		}
+	if s := m.liveLocked(userID, labID); s != nil {
+		return s, false, nil
 	}
 	now := time.Now()
 	if err := m.admitLocked(userID, l, now); err != nil {

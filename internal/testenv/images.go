@@ -35,7 +35,18 @@ func Image(t testing.TB, repo, dockerfile string) string {
 	t.Helper()
 	NeedDocker(t)
 	sum := sha256.Sum256([]byte(dockerfile))
-	tag := repo + ":" + hex.EncodeToString(sum[:])[:16]
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	tw.WriteHeader(&tar.Header{Name: "Dockerfile", Mode: 0o644, Size: int64(len(dockerfile)), ModTime: time.Unix(0, 0)})
+	io.WriteString(tw, dockerfile)
+	tw.Close()
+	return ensureImage(t, repo, repo+":"+hex.EncodeToString(sum[:])[:16], &buf)
+}
+
+// ensureImage returns tag, building it from ctxTar unless this process or
+// the engine has it already.
+func ensureImage(t testing.TB, repo, tag string, ctxTar io.Reader) string {
+	t.Helper()
 	buildMu.Lock()
 	defer buildMu.Unlock()
 	if ref, ok := built[tag]; ok {
@@ -46,17 +57,10 @@ func Image(t testing.TB, repo, dockerfile string) string {
 		t.Fatalf("docker client: %v", err)
 	}
 	defer cli.Close()
-	if _, err := cli.ImageInspect(t.Context(), tag); err == nil {
-		built[tag] = tag
-		return tag
-	}
-	var buf bytes.Buffer
-	tw := tar.NewWriter(&buf)
-	tw.WriteHeader(&tar.Header{Name: "Dockerfile", Mode: 0o644, Size: int64(len(dockerfile)), ModTime: time.Unix(0, 0)})
-	io.WriteString(tw, dockerfile)
-	tw.Close()
-	if err := buildContext(t, cli, tag, repo, &buf); err != nil {
-		t.Fatal(err)
+	if _, err := cli.ImageInspect(t.Context(), tag); err != nil {
+		if err := buildContext(t, cli, tag, repo, ctxTar); err != nil {
+			t.Fatal(err)
+		}
 	}
 	built[tag] = tag
 	return tag
@@ -127,26 +131,7 @@ func ImageFromDir(t testing.TB, repo, dir string) string {
 		t.Fatalf("read build context %s: %v", dir, err)
 	}
 	tw.Close()
-	tag := repo + ":" + hex.EncodeToString(h.Sum(nil))[:16]
-	buildMu.Lock()
-	defer buildMu.Unlock()
-	if ref, ok := built[tag]; ok {
-		return ref
-	}
-	cli, err := client.New(client.FromEnv)
-	if err != nil {
-		t.Fatalf("docker client: %v", err)
-	}
-	defer cli.Close()
-	if _, err := cli.ImageInspect(t.Context(), tag); err == nil {
-		built[tag] = tag
-		return tag
-	}
-	if err := buildContext(t, cli, tag, repo, &buf); err != nil {
-		t.Fatal(err)
-	}
-	built[tag] = tag
-	return tag
+	return ensureImage(t, repo, repo+":"+hex.EncodeToString(h.Sum(nil))[:16], &buf)
 }
 
 // buildContext builds a tar build context as tag (base image required).
