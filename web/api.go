@@ -46,6 +46,20 @@ func (s *Server) routeTable() []route {
 		{"GET", "/api/sessions/{sid}/checks", s.withSession(s.listChecks)},
 		{"POST", "/api/sessions/{sid}/checks", s.withSession(s.startCheck)},
 		{"GET", "/api/sessions/{sid}/checks/{run}", s.withSession(s.getCheck)},
+		{"GET", "/api/invites/{code}", s.getInvite},
+		{"POST", "/api/signup", s.signUp},
+		{"POST", "/api/invites/{code}/join", s.joinCohort},
+		{"GET", "/api/cohorts", s.staffOnly(s.listCohorts)},
+		{"POST", "/api/cohorts", s.staffOnly(s.createCohort)},
+		{"GET", "/api/cohorts/{cid}", s.withCohort(s.getCohort)},
+		{"PUT", "/api/cohorts/{cid}/labs", s.withCohort(s.setCohortLabs)},
+		{"POST", "/api/cohorts/{cid}/invites", s.withCohort(s.createInvite)},
+		{"DELETE", "/api/cohorts/{cid}/invites/{code}", s.withCohort(s.revokeInvite)},
+		{"DELETE", "/api/cohorts/{cid}/learners/{uid}", s.withCohort(s.removeMember)},
+		{"GET", "/api/cohorts/{cid}/progress", s.withCohort(s.cohortProgress)},
+		{"GET", "/api/cohorts/{cid}/progress.csv", s.withCohort(s.cohortCSV)},
+		{"GET", "/api/cohorts/{cid}/learners/{uid}/checks", s.withLearner(s.learnerChecks)},
+		{"GET", "/api/cohorts/{cid}/learners/{uid}/checks/{run}", s.withLearner(s.learnerCheck)},
 	}
 }
 
@@ -60,6 +74,10 @@ func (s *Server) routes() http.Handler {
 	mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServerFS(s.static)))
 	mux.HandleFunc("GET /{$}", s.page)
 	mux.HandleFunc("GET /labs/{lab}", s.page)
+	mux.HandleFunc("GET /join/{code}", s.page)
+	mux.HandleFunc("GET /cohorts", s.page)
+	mux.HandleFunc("GET /cohorts/{cid}", s.page)
+	mux.HandleFunc("GET /cohorts/{cid}/learners/{uid}", s.page)
 	return mux
 }
 
@@ -108,8 +126,16 @@ func (s *Server) listLabs(w http.ResponseWriter, r *http.Request) {
 		s.internal(w, err)
 		return
 	}
+	visible, all, err := s.visibleLabs(r, u)
+	if err != nil {
+		s.internal(w, err)
+		return
+	}
 	out := []labSummary{}
 	for _, l := range s.cfg.Manager.Labs() {
+		if !all && !visible[l.ID] {
+			continue
+		}
 		e := labSummary{ID: l.ID, Title: l.Title, Summary: l.Summary, Skills: l.Skills, Difficulty: l.Difficulty,
 			EstimatedMinutes: l.EstimatedMinutes, Status: "not_started"}
 		if p, ok := prog[l.ID]; ok {
@@ -146,6 +172,9 @@ func (s *Server) getLab(w http.ResponseWriter, r *http.Request) {
 	l, ok := s.cfg.Manager.Lab(r.PathValue("lab"))
 	if !ok {
 		writeError(w, http.StatusNotFound, "no such lab: "+r.PathValue("lab"), "pick one from the catalog")
+		return
+	}
+	if !s.canSeeLab(w, r, s.user(r), l.ID) {
 		return
 	}
 	p := s.labs[l.ID]
@@ -205,6 +234,9 @@ func (s *Server) openSession(w http.ResponseWriter, r *http.Request) {
 		Lab string `json:"lab"`
 	}
 	if !readJSON(w, r, 4<<10, &body) {
+		return
+	}
+	if !s.canSeeLab(w, r, s.user(r), body.Lab) {
 		return
 	}
 	sess, created, err := s.cfg.Manager.Open(r.Context(), s.user(r).ID, body.Lab)

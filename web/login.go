@@ -35,12 +35,15 @@ func (s *Server) user(r *http.Request) store.User {
 
 // public reports whether a path is served to browsers that are not
 // logged in: the page and its assets (which show the login form), the
-// API description, and logging in.
+// API description, logging in, and signing up with an invite.
 func public(method, path string) bool {
 	switch {
-	case method == http.MethodGet && (path == "/" || strings.HasPrefix(path, "/labs/") || strings.HasPrefix(path, "/static/")):
+	case method == http.MethodGet && (path == "/" || strings.HasPrefix(path, "/labs/") || strings.HasPrefix(path, "/static/") ||
+		strings.HasPrefix(path, "/join/") || strings.HasPrefix(path, "/cohorts")):
 		return true
-	case path == "/api/openapi.json" || path == "/api/login" || path == "/api/me":
+	case path == "/api/openapi.json" || path == "/api/login" || path == "/api/me" || path == "/api/signup":
+		return true
+	case method == http.MethodGet && strings.HasPrefix(path, "/api/invites/") && strings.Count(path, "/") == 3:
 		return true
 	}
 	return false
@@ -159,15 +162,24 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.attempts.reset(name)
-	token, hash := auth.NewToken()
-	if err := s.cfg.Store.CreateLogin(r.Context(), hash, acct.ID, now.Add(LoginTTL)); err != nil {
-		s.internal(w, err)
+	if !s.startLogin(w, r, acct) {
 		return
+	}
+	s.log.Info("login", "user", acct.ID, "login", name)
+	writeJSON(w, http.StatusOK, map[string]any{"user": acct.User})
+}
+
+// startLogin records a new login of acct and sets its cookie; on error it
+// answers the request itself and returns false.
+func (s *Server) startLogin(w http.ResponseWriter, r *http.Request, acct store.Account) bool {
+	token, hash := auth.NewToken()
+	if err := s.cfg.Store.CreateLogin(r.Context(), hash, acct.ID, time.Now().Add(LoginTTL)); err != nil {
+		s.internal(w, err)
+		return false
 	}
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: token, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode,
 		Secure: s.cfg.PublicURL.Scheme == "https", MaxAge: int(LoginTTL / time.Second)})
-	s.log.Info("login", "user", acct.ID, "login", name)
-	writeJSON(w, http.StatusOK, map[string]any{"user": acct.User})
+	return true
 }
 
 func (s *Server) logout(w http.ResponseWriter, r *http.Request) {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"strings"
 
 	"golang.org/x/term"
@@ -20,8 +19,6 @@ import (
 
 // stdin is where commands read passwords from; tests replace it.
 var stdin io.Reader = os.Stdin
-
-var loginPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{1,62}$`)
 
 // cmdAdminCreate creates an account (the first admin, usually) in the
 // store serve uses.
@@ -36,8 +33,8 @@ func cmdAdminCreate(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	l := strings.ToLower(strings.TrimSpace(*login))
-	if !loginPattern.MatchString(l) {
-		return fmt.Errorf("--login %q: give 2 to 63 lowercase letters, digits, dots, dashes or underscores, e.g. --login ada", *login)
+	if err := auth.CheckLogin(l); err != nil {
+		return fmt.Errorf("--login: %w", err)
 	}
 	switch *role {
 	case store.RoleAdmin, store.RoleInstructor, store.RoleLearner:

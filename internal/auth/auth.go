@@ -7,10 +7,12 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
+	"encoding/base32"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -99,6 +101,27 @@ func NewToken() (token, hash string) {
 	}
 	token = base64.RawURLEncoding.EncodeToString(b)
 	return token, HashToken(token)
+}
+
+// NewInviteCode returns a fresh invite code: 128 random bits in lowercase
+// base32 (26 letters and digits), short enough to type from a slide.
+func NewInviteCode() string {
+	b := make([]byte, 16)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+}
+
+var loginPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{1,62}$`)
+
+// CheckLogin says what is wrong with a login name, or nil. Logins are
+// lowercase: callers lower-case what people type first.
+func CheckLogin(login string) error {
+	if !loginPattern.MatchString(login) {
+		return fmt.Errorf("login %q: use 2 to 63 lowercase letters, digits, dots, dashes or underscores, starting with a letter or digit (e.g. ada)", login)
+	}
+	return nil
 }
 
 // HashToken is what the store keeps of a token.

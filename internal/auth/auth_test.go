@@ -47,3 +47,28 @@ func TestTokens(t *testing.T) {
 		t.Errorf("tokens %q %q, hash %q", a, b, ha)
 	}
 }
+
+func TestCheckLogin(t *testing.T) {
+	for _, tt := range []struct {
+		login string
+		ok    bool
+	}{
+		{"ada", true}, {"a.b-c_9", true}, {"a", false}, {"Ada", false}, {"ada lovelace", false},
+		{"-ada", false}, {"", false}, {strings.Repeat("a", 63), true}, {strings.Repeat("a", 64), false},
+	} {
+		if err := CheckLogin(tt.login); (err == nil) != tt.ok {
+			t.Errorf("CheckLogin(%q) = %v, want ok=%v", tt.login, err, tt.ok)
+		}
+	}
+}
+
+func TestNewInviteCode(t *testing.T) {
+	seen := map[string]bool{}
+	for range 100 {
+		c := NewInviteCode()
+		if len(c) != 26 || strings.ToLower(c) != c || seen[c] {
+			t.Fatalf("NewInviteCode() = %q (len %d, seen before %v)", c, len(c), seen[c])
+		}
+		seen[c] = true
+	}
+}
