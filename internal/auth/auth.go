@@ -32,6 +32,16 @@ const (
 // MinPasswordLen is the shortest password accepted.
 const MinPasswordLen = 10
 
+// kdfSlots bounds how many argon2 computations run at once (each takes
+// argonMemory), so a burst of logins cannot exhaust the server's memory.
+var kdfSlots = make(chan struct{}, 4)
+
+func argonKey(pw, salt []byte, t, m uint32, p uint8, n uint32) []byte {
+	kdfSlots <- struct{}{}
+	defer func() { <-kdfSlots }()
+	return argon2.IDKey(pw, salt, t, m, p, n)
+}
+
 // ErrMismatch reports a password that does not match its hash.
 var ErrMismatch = errors.New("auth: wrong password")
 
@@ -56,7 +66,7 @@ func HashPassword(pw string) (string, error) {
 	if _, err := rand.Read(salt); err != nil {
 		return "", err
 	}
-	key := argon2.IDKey([]byte(pw), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
+	key := argonKey([]byte(pw), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
 	enc := base64.RawStdEncoding
 	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
 		enc.EncodeToString(salt), enc.EncodeToString(key)), nil
@@ -85,7 +95,7 @@ func VerifyPassword(phc, pw string) error {
 	if err1 != nil || err2 != nil || len(want) == 0 {
 		return errors.New("auth: bad argon2 hash")
 	}
-	got := argon2.IDKey([]byte(pw), salt, t, m, p, uint32(len(want)))
+	got := argonKey([]byte(pw), salt, t, m, p, uint32(len(want)))
 	if subtle.ConstantTimeCompare(got, want) != 1 {
 		return ErrMismatch
 	}
