@@ -29,8 +29,12 @@ function csrfToken() {
   return m ? decodeURIComponent(m[1]) : "";
 }
 
-/** request(method, path, body?) → parsed JSON (or null for an empty body). */
-export async function request(method, path, body) {
+/**
+ * request(method, path, body?, opts?) → parsed JSON (or null for an empty
+ * body). opts.anonymousOk: a 401 is only thrown, not handed to the login
+ * handler (public pages ask /api/me to learn whether someone is logged in).
+ */
+export async function request(method, path, body, opts = {}) {
   const headers = { Accept: "application/json" };
   if (method !== "GET" && method !== "HEAD") {
     let token = csrfToken();
@@ -69,7 +73,7 @@ export async function request(method, path, body) {
     const msg = (data && data.error) || `${method} ${path} failed with HTTP ${res.status} ${res.statusText}.`;
     const advice = (data && data.advice) || (res.status >= 500 ? "Try again; if it keeps failing, the server log has the details." : "");
     const err = new ApiError(msg, advice, res.status);
-    if (res.status === 401 && path !== "/api/login") {
+    if (res.status === 401 && path !== "/api/login" && !opts.anonymousOk) {
       err.loginRequired = true;
       if (loginRequired) loginRequired(err);
     }
@@ -81,7 +85,7 @@ export async function request(method, path, body) {
 const enc = encodeURIComponent;
 
 export const api = {
-  me: () => request("GET", "/api/me"),
+  me: (opts) => request("GET", "/api/me", undefined, opts),
   login: (login, password) => request("POST", "/api/login", { login, password }),
   logout: () => request("POST", "/api/logout"),
   labs: () => request("GET", "/api/labs"),
@@ -99,6 +103,23 @@ export const api = {
   writeFile: (sid, path, content) => request("PUT", `/api/sessions/${enc(sid)}/file?path=${enc(path)}`, { content }),
   startCheck: (sid) => request("POST", `/api/sessions/${enc(sid)}/checks`),
   checks: (sid) => request("GET", `/api/sessions/${enc(sid)}/checks`),
+
+  // Invites and sign-up (public, except joining with an account).
+  invite: (code) => request("GET", `/api/invites/${enc(code)}`),
+  signup: (invite, login, name, password) => request("POST", "/api/signup", { invite, login, name, password }),
+  joinCohort: (code) => request("POST", `/api/invites/${enc(code)}/join`),
+
+  // Cohorts (instructors and admins).
+  cohorts: () => request("GET", "/api/cohorts"),
+  createCohort: (name, labs) => request("POST", "/api/cohorts", labs ? { name, labs } : { name }),
+  cohort: (cid) => request("GET", `/api/cohorts/${enc(cid)}`),
+  setCohortLabs: (cid, labs) => request("PUT", `/api/cohorts/${enc(cid)}/labs`, { labs }),
+  createInvite: (cid, body) => request("POST", `/api/cohorts/${enc(cid)}/invites`, body),
+  revokeInvite: (cid, code) => request("DELETE", `/api/cohorts/${enc(cid)}/invites/${enc(code)}`),
+  removeLearner: (cid, uid) => request("DELETE", `/api/cohorts/${enc(cid)}/learners/${enc(uid)}`),
+  progress: (cid) => request("GET", `/api/cohorts/${enc(cid)}/progress`),
+  learnerChecks: (cid, uid) => request("GET", `/api/cohorts/${enc(cid)}/learners/${enc(uid)}/checks`),
+  learnerCheck: (cid, uid, run) => request("GET", `/api/cohorts/${enc(cid)}/learners/${enc(uid)}/checks/${enc(run)}`),
 };
 
 /** wsURL("/api/…") → ws(s)://host/api/… on this page's origin. */
@@ -108,6 +129,7 @@ export function wsURL(path) {
 }
 
 export const paths = {
+  progressCSV: (cid) => `/api/cohorts/${enc(cid)}/progress.csv`,
   events: (sid) => `/api/sessions/${enc(sid)}/events`,
   terminal: (sid, tid) => `/api/sessions/${enc(sid)}/terminals/${enc(tid)}/ws`,
 };

@@ -99,3 +99,63 @@ export async function copyText(text) {
     return ok;
   }
 }
+
+/** A time span in seconds, short: "45s", "12m 5s", "3h 12m", "2d 4h". */
+export function span(sec) {
+  if (sec == null || isNaN(sec)) return "";
+  const s = Math.max(0, Math.round(sec));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
+  if (s < 86400) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+  return `${Math.floor(s / 86400)}d ${Math.floor((s % 86400) / 3600)}h`;
+}
+
+/** Local date and time of an ISO timestamp, e.g. "24 Nov, 14:03". */
+export function dateTime(iso) {
+  const d = new Date(iso);
+  if (!iso || isNaN(d)) return "";
+  return d.toLocaleString([], { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit" });
+}
+
+/** How far an ISO timestamp is from now: "in 13 days", "5 min ago", "just now". */
+export function fromNow(iso) {
+  const t = Date.parse(iso);
+  if (isNaN(t)) return "";
+  const diff = (t - Date.now()) / 1000;
+  const a = Math.abs(diff);
+  if (a < 45) return "just now";
+  const [n, unit] = a < 3600 ? [Math.round(a / 60), "min"] : a < 86400 ? [Math.round(a / 3600), "h"] : [Math.round(a / 86400), "day"];
+  const label = unit === "day" && n !== 1 ? "days" : unit;
+  return diff > 0 ? `in ${n} ${label}` : `${n} ${label} ago`;
+}
+
+/**
+ * A link inside the page: a plain click calls navigate(href) instead of
+ * loading the page again; other clicks (new tab, …) work as links do.
+ */
+export function pageLink(href, navigate, attrs, ...children) {
+  if (attrs && (typeof attrs !== "object" || attrs instanceof Node || Array.isArray(attrs))) {
+    children.unshift(attrs);
+    attrs = null;
+  }
+  return h("a", {
+    ...(attrs || {}),
+    href,
+    onclick: (e) => {
+      if (e.button !== 0 || e.ctrlKey || e.metaKey || e.shiftKey || e.altKey) return;
+      e.preventDefault();
+      navigate(href);
+    },
+  }, ...children);
+}
+
+/**
+ * A failed load shown in place of the content, with a Retry button unless
+ * the server refused for good (403, 404).
+ */
+export function loadError(e, retry) {
+  const final = e.status === 403 || e.status === 404;
+  return h("div.panel-error", { role: "alert", "data-testid": "load-error" },
+    h("strong", richText(e.message)), e.advice && h("p", richText(e.advice)),
+    retry && !final && h("button.btn", { type: "button", onclick: retry }, "Retry"));
+}
