@@ -4,7 +4,6 @@
 // a login (any API call answers 401), the login form takes the page's
 // place until someone logs in; then the page at the same address comes
 // back. The sign-up page is public: it shows no login form by itself.
-// (The cohort pages behind the Cohorts link come next.)
 import "@xterm/xterm/css/xterm.css";
 import "./style.css";
 import { h, setChildren, pageLink } from "./dom.js";
@@ -15,6 +14,9 @@ import { catalogPage } from "./catalog.js";
 import { labPage } from "./lab.js";
 import { loginView } from "./login.js";
 import { joinPage } from "./join.js";
+import { cohortsPage } from "./cohorts.js";
+import { dashboardPage } from "./dashboard.js";
+import { learnerPage } from "./learner.js";
 
 // For end-to-end tests: read a terminal's buffer through backlab.terms.
 window.backlab = { terms };
@@ -42,6 +44,9 @@ const pages = [
   { name: "lab", re: /^\/labs\/([^/]+)\/?$/, open: (m) => labPage(pageEl, slot, m[1], navigate) },
   { name: "join", re: /^\/join\/([^/]+)\/?$/, public: true,
     open: (m) => joinPage(pageEl, { code: m[1], me, navigate, askLogin, logout, signedIn }) },
+  { name: "cohorts", re: /^\/cohorts\/?$/, open: () => cohortsPage(pageEl, { navigate, me }) },
+  { name: "dashboard", re: /^\/cohorts\/([^/]+)\/?$/, open: (m) => dashboardPage(pageEl, { cid: m[1], navigate, me }) },
+  { name: "learner", re: /^\/cohorts\/([^/]+)\/learners\/([^/]+)\/?$/, open: (m) => learnerPage(pageEl, { cid: m[1], uid: m[2], navigate, me }) },
   { name: "catalog", re: /^\/?$/, open: () => catalogPage(pageEl, navigate) },
 ];
 
