@@ -1,5 +1,6 @@
-// Package deploy holds what runs beside backlab (docker-compose.yml's
-// services); its tests check the compose file and the store image.
+// Package deploy holds what docker-compose.yml builds besides backlab's
+// own image (the top-level Dockerfile); its tests check the compose file,
+// the store image and the image of backlab.
 package deploy
 
 import (
@@ -7,6 +8,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -23,20 +25,64 @@ import (
 
 type composeFile struct {
 	Services map[string]struct {
-		Build       string            `yaml:"build"`
+		Build       composeBuild      `yaml:"build"`
 		Image       string            `yaml:"image"`
 		Environment map[string]string `yaml:"environment"`
 		Ports       []string          `yaml:"ports"`
 		Volumes     []string          `yaml:"volumes"`
 		CapDrop     []string          `yaml:"cap_drop"`
 		SecurityOpt []string          `yaml:"security_opt"`
+		NetworkMode string            `yaml:"network_mode"`
+		Pid         string            `yaml:"pid"`
+		GroupAdd    []string          `yaml:"group_add"`
+		ReadOnly    bool              `yaml:"read_only"`
+		Tmpfs       []string          `yaml:"tmpfs"`
+		Privileged  bool              `yaml:"privileged"`
 	} `yaml:"services"`
 	Volumes map[string]any `yaml:"volumes"`
 }
 
+// composeBuild is a service's build: a context folder, or a mapping with
+// the context and build arguments.
+type composeBuild struct {
+	Context string            `yaml:"context"`
+	Args    map[string]string `yaml:"args"`
+}
+
+func (b *composeBuild) UnmarshalYAML(n *yaml.Node) error {
+	if n.Kind == yaml.ScalarNode {
+		return n.Decode(&b.Context)
+	}
+	type plain composeBuild
+	return n.Decode((*plain)(b))
+}
+
+// hostPath reports whether a volume entry's source is a path of the host
+// (possibly given by a variable) rather than a named volume, and returns
+// the source.
+func hostPath(v string) (string, bool) {
+	if strings.HasPrefix(v, "${") {
+		end := strings.Index(v, "}")
+		return v[:end+1], true
+	}
+	src, _, _ := strings.Cut(v, ":")
+	return src, strings.HasPrefix(src, ".") || strings.HasPrefix(src, "/")
+}
+
+// defaultOf returns the default of "${VAR:-default}", or s itself.
+func defaultOf(s string) string {
+	if rest, ok := strings.CutPrefix(s, "${"); ok {
+		if _, def, ok := strings.Cut(strings.TrimSuffix(rest, "}"), ":-"); ok {
+			return def
+		}
+	}
+	return s
+}
+
 // TestComposeFile validates docker-compose.yml: every build context has a
-// Dockerfile, published ports stay on loopback, secrets must be given,
-// containers are hardened, named volumes are declared.
+// Dockerfile, published ports stay on loopback, secrets and the socket's
+// group must be given, containers are hardened, named volumes are
+// declared; and the backlab service is set up as docs/admin.md explains.
 func TestComposeFile(t *testing.T) {
 	data, err := os.ReadFile(filepath.Join("..", "docker-compose.yml"))
 	if err != nil {
@@ -50,9 +96,9 @@ func TestComposeFile(t *testing.T) {
 		t.Fatal("docker-compose.yml declares no service")
 	}
 	for name, s := range c.Services {
-		if s.Build != "" {
-			if _, err := os.Stat(filepath.Join("..", s.Build, "Dockerfile")); err != nil {
-				t.Errorf("service %s: build %s has no Dockerfile", name, s.Build)
+		if s.Build.Context != "" {
+			if _, err := os.Stat(filepath.Join("..", s.Build.Context, "Dockerfile")); err != nil {
+				t.Errorf("service %s: build %s has no Dockerfile", name, s.Build.Context)
 			}
 		}
 		for _, p := range s.Ports {
@@ -65,17 +111,61 @@ func TestComposeFile(t *testing.T) {
 				t.Errorf("service %s: %s must be required from the environment (${VAR:?…}), not defaulted", name, k)
 			}
 		}
-		if len(s.CapDrop) != 1 || s.CapDrop[0] != "ALL" || len(s.SecurityOpt) == 0 {
+		if len(s.CapDrop) != 1 || s.CapDrop[0] != "ALL" || len(s.SecurityOpt) == 0 || s.Privileged {
 			t.Errorf("service %s: drop all capabilities and set no-new-privileges", name)
 		}
-		for _, v := range s.Volumes {
-			vol, _, _ := strings.Cut(v, ":")
-			if !strings.HasPrefix(vol, ".") && !strings.HasPrefix(vol, "/") {
-				if _, ok := c.Volumes[vol]; !ok {
-					t.Errorf("service %s mounts undeclared volume %s", name, vol)
-				}
+		if s.NetworkMode == "host" && len(s.Ports) > 0 {
+			t.Errorf("service %s: ports mean nothing with network_mode host; the listen address decides", name)
+		}
+		for _, g := range s.GroupAdd {
+			if strings.HasPrefix(g, "${") && !strings.Contains(g, ":?") {
+				t.Errorf("service %s: group_add %s must be required from the environment (${VAR:?…}): a guessed group id is wrong", name, g)
 			}
 		}
+		for _, v := range s.Volumes {
+			if src, ok := hostPath(v); ok {
+				if src == "/var/run/docker.sock" && len(s.GroupAdd) == 0 {
+					t.Errorf("service %s mounts the Docker socket but adds no group to reach it", name)
+				}
+				continue
+			}
+			vol, _, _ := strings.Cut(v, ":")
+			if _, ok := c.Volumes[vol]; !ok {
+				t.Errorf("service %s mounts undeclared volume %s", name, vol)
+			}
+		}
+	}
+
+	// backlab itself: the top-level Dockerfile, on the host's network (it
+	// dials sandboxes on their internal networks) and loopback by default,
+	// host PIDs (telling its sandboxes from dead processes' ones), the
+	// engine's socket, read-only with a writable /tmp, state in a volume.
+	b, ok := c.Services["backlab"]
+	if !ok {
+		t.Fatal("docker-compose.yml has no service backlab")
+	}
+	if b.Build.Context != "." || b.Build.Args["BASE"] == "" {
+		t.Errorf("service backlab: build the top-level Dockerfile with the BASE argument, got %+v", b.Build)
+	}
+	if b.NetworkMode != "host" || b.Pid != "host" {
+		t.Errorf("service backlab: network_mode %q, pid %q; want host and host", b.NetworkMode, b.Pid)
+	}
+	if addr := defaultOf(b.Environment["BACKLAB_ADDR"]); !strings.HasPrefix(addr, "127.0.0.1:") {
+		t.Errorf("service backlab: BACKLAB_ADDR defaults to %q; want loopback", addr)
+	}
+	if !strings.HasPrefix(defaultOf(b.Environment["BACKLAB_DB"]), "/var/lib/backlab/") {
+		t.Errorf("service backlab: BACKLAB_DB defaults to %q; want an SQLite file in the data volume", b.Environment["BACKLAB_DB"])
+	}
+	if !b.ReadOnly || !slices.ContainsFunc(b.Tmpfs, func(m string) bool { return m == "/tmp" || strings.HasPrefix(m, "/tmp:") }) {
+		t.Errorf("service backlab: want read_only with a tmpfs on /tmp, got read_only %v tmpfs %v", b.ReadOnly, b.Tmpfs)
+	}
+	var socket, state bool
+	for _, v := range b.Volumes {
+		socket = socket || strings.HasPrefix(v, "/var/run/docker.sock:/var/run/docker.sock")
+		state = state || strings.HasSuffix(v, ":/var/lib/backlab")
+	}
+	if !socket || !state {
+		t.Errorf("service backlab: mount the Docker socket and a volume on /var/lib/backlab, got %v", b.Volumes)
 	}
 }
 
