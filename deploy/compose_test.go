@@ -159,13 +159,17 @@ func TestComposeFile(t *testing.T) {
 	if !b.ReadOnly || !slices.ContainsFunc(b.Tmpfs, func(m string) bool { return m == "/tmp" || strings.HasPrefix(m, "/tmp:") }) {
 		t.Errorf("service backlab: want read_only with a tmpfs on /tmp, got read_only %v tmpfs %v", b.ReadOnly, b.Tmpfs)
 	}
-	var socket, state bool
+	var socket, state, engineDisk bool
 	for _, v := range b.Volumes {
 		socket = socket || strings.HasPrefix(v, "/var/run/docker.sock:/var/run/docker.sock")
 		state = state || strings.HasSuffix(v, ":/var/lib/backlab")
+		engineDisk = engineDisk || strings.HasSuffix(v, ":/var/lib/docker:ro")
 	}
 	if !socket || !state {
 		t.Errorf("service backlab: mount the Docker socket and a volume on /var/lib/backlab, got %v", b.Volumes)
+	}
+	if !engineDisk {
+		t.Errorf("service backlab: mount a folder of the engine's disk read-only on /var/lib/docker, or --min-free-disk measures nothing, got %v", b.Volumes)
 	}
 }
 

@@ -142,6 +142,10 @@ func TestBacklabImage(t *testing.T) {
 	gid := strconv.Itoa(int(sock.Sys().(*syscall.Stat_t).Gid))
 	env := []string{"BACKLAB_ADDR=" + addr, "BACKLAB_CA_BUNDLE=none"}
 	binds := []string{"/var/run/docker.sock:/var/run/docker.sock", volume + ":/var/lib/backlab"}
+	if info, err := cli.Info(ctx, client.InfoOptions{}); err == nil && info.Info.DockerRootDir != "" {
+		// As in docker-compose.yml: the engine's disk, for --min-free-disk.
+		binds = append(binds, filepath.Join(info.Info.DockerRootDir, "tmp")+":"+info.Info.DockerRootDir+":ro")
+	}
 	if ca := images.CABundle(""); ca != "" {
 		// The bundle this process's images trust (see docker-compose.yml):
 		// with another one, serve would rebuild the base image.
