@@ -3,7 +3,6 @@ package web
 import (
 	"context"
 	"fmt"
-	"io"
 	"log"
 	"regexp"
 	"strings"
@@ -15,16 +14,12 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
-	"github.com/moby/moby/client"
 
 	"github.com/backlab/backlab/internal/auth"
-	"github.com/backlab/backlab/internal/images"
 	"github.com/backlab/backlab/internal/lab"
-	"github.com/backlab/backlab/internal/labrun"
 	"github.com/backlab/backlab/internal/session"
 	"github.com/backlab/backlab/internal/store"
 	"github.com/backlab/backlab/internal/testenv"
-	"github.com/backlab/backlab/runner/docker"
 )
 
 // tab is one browser page driven by a test; every tab of a test shares
@@ -164,24 +159,7 @@ func (b *tab) loginAs(login, password string) {
 // server that requires logins.
 func newDockerAuthServer(t *testing.T, labs ...*lab.Lab) *testServer {
 	t.Helper()
-	testenv.NeedDocker(t)
-	inst := "webtest-" + labrun.NewSessionID("")
-	d, err := docker.New(context.Background(), docker.Options{Instance: inst})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cli, err := client.New(client.FromEnv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { d.Close(); cli.Close() })
-	b := &images.Builder{Docker: cli}
-	imgs := func(ctx context.Context, l *lab.Lab, progress io.Writer) (images.Set, error) {
-		bb := *b
-		bb.Progress = progress
-		return bb.Lab(ctx, l, true)
-	}
-	return newServerWith(t, labrun.Runner{Driver: d, Instance: inst}, imgs, labs[0], func(sc *session.Config, c *Config) {
+	return newDockerServerWith(t, labs[0], func(sc *session.Config, c *Config) {
 		c.Auth = true
 		sc.Labs = append(sc.Labs, labs[1:]...)
 	})

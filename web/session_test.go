@@ -15,6 +15,7 @@ import (
 	"github.com/backlab/backlab/internal/images"
 	"github.com/backlab/backlab/internal/lab"
 	"github.com/backlab/backlab/internal/labrun"
+	"github.com/backlab/backlab/internal/session"
 	"github.com/backlab/backlab/internal/testenv"
 	"github.com/backlab/backlab/runner/docker"
 )
@@ -26,8 +27,8 @@ func newDockerServer(t testing.TB) *testServer {
 }
 
 // newDockerServerWith serves l (nil: a scaffolded lab) with sandboxes on
-// the real engine.
-func newDockerServerWith(t testing.TB, l *lab.Lab) *testServer {
+// the real engine; opts adjust the configuration as for newServerWith.
+func newDockerServerWith(t testing.TB, l *lab.Lab, opts ...func(*session.Config, *Config)) *testServer {
 	t.Helper()
 	testenv.NeedDocker(t)
 	inst := "webtest-" + labrun.NewSessionID("")
@@ -49,7 +50,7 @@ func newDockerServerWith(t testing.TB, l *lab.Lab) *testServer {
 	if l == nil {
 		l = testenv.ScaffoldLab(t, "web-test")
 	}
-	return newServerWith(t, labrun.Runner{Driver: d, Instance: inst}, imgs, l)
+	return newServerWith(t, labrun.Runner{Driver: d, Instance: inst}, imgs, l, opts...)
 }
 
 // dial opens a WebSocket as the page would.

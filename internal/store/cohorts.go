@@ -523,16 +523,3 @@ func (s *Store) CheckRun(ctx context.Context, id string) (CheckRun, error) {
 	}
 	return r.run(), nil
 }
-
-// UserByID returns a user with their login (empty for the local user).
-func (s *Store) UserByID(ctx context.Context, id string) (Account, error) {
-	var r accountRow
-	err := s.db.GetContext(ctx, &r, s.db.Rebind(`SELECT `+accountCols+` FROM users WHERE id = ?`), id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Account{}, fmt.Errorf("store: user %s: %w", id, ErrNotFound)
-	}
-	if err != nil {
-		return Account{}, fmt.Errorf("store: user %s: %w", id, err)
-	}
-	return r.account(), nil
-}
