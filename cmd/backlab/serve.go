@@ -183,10 +183,16 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var m *session.Manager
 	mt := metrics.New(func() map[string]int { return m.Counts() })
 	mt.Reaped(e.reaped)
+	diskFree := engineDiskFree(ctx, e.docker)
+	if cfg.limits.MinFreeDisk > 0 {
+		if _, err := diskFree(); err != nil {
+			logger.Warn("cannot measure the engine's free disk space, so --min-free-disk is not enforced (in a container, mount the engine's data folder read-only at the same path)", "err", err)
+		}
+	}
 	m = session.New(mctx, session.Config{
 		Runner: *r, Images: imagesFor, Store: st, Labs: labs,
 		IdleTimeout: cfg.idle, IdleWarning: cfg.warn, Observer: mt, Log: logger,
-		Limits: cfg.limits, DiskFree: engineDiskFree(ctx, e.docker),
+		Limits: cfg.limits, DiskFree: diskFree,
 	})
 	managerDone := make(chan struct{})
 	go func() { m.Run(mctx); close(managerDone) }()
