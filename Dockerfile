@@ -101,5 +101,7 @@ USER 10001:10001
 RUN go telemetry off && go version
 WORKDIR /opt/backlab
 VOLUME ["/var/lib/backlab"]
+# `backlab health` asks serve's /healthz at BACKLAB_ADDR.
+HEALTHCHECK --interval=30s --timeout=6s --start-period=30s --retries=3 CMD ["backlab", "health", "--timeout", "5s"]
 ENTRYPOINT ["backlab"]
 CMD ["serve"]

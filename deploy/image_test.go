@@ -215,6 +215,12 @@ func TestBacklabImage(t *testing.T) {
 		return status == http.StatusOK
 	})
 	t.Logf("serve answers /readyz %s after its start", time.Since(serveStart).Round(time.Millisecond))
+	// The image's HEALTHCHECK command, run as Docker runs it.
+	if info.Container.Config.Healthcheck == nil || len(info.Container.Config.Healthcheck.Test) < 2 {
+		t.Errorf("the image has no HEALTHCHECK: %+v", info.Container.Config.Healthcheck)
+	} else if out, err := exec.CommandContext(ctx, "docker", append([]string{"exec", id}, info.Container.Config.Healthcheck.Test[1:]...)...).CombinedOutput(); err != nil {
+		t.Errorf("the HEALTHCHECK %v in the container: %v\n%s", info.Container.Config.Healthcheck.Test, err, out)
+	}
 
 	// Log in: a state-changing request carries the Origin and the CSRF
 	// cookie's value in the header, as the page's script does.

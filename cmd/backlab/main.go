@@ -3,6 +3,7 @@
 // Usage:
 //
 //	backlab serve [--addr 127.0.0.1:8080] [LAB...]     the browser UI
+//	backlab health [--addr ADDR] [--ready]             ask a running serve whether it is up
 //	backlab admin create --login NAME                  create an account
 //	backlab images build [--ca-bundle FILE] [LAB...]   build the base and lab images
 //	backlab lab validate LAB...                        check lab folders
@@ -53,6 +54,7 @@ const usage = `backlab runs hands-on back-end labs in sandboxes.
 Commands:
   serve [--addr 127.0.0.1:8080] [--db FILE] [LAB...]
                                              the browser UI (default labs/)
+  health [--addr ADDR] [--ready]             ask a running serve whether it is alive (or ready); exit 0 if so
   admin create --login NAME [--role admin]   create an account (password from the terminal or stdin)
   images build [--ca-bundle FILE] [LAB...]   build the base image and the images of labs (default: labs/)
   lab validate LAB...                        check lab folders; prints file:line: field: problem
@@ -82,6 +84,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch {
 	case cmd == "serve":
 		return cmdServe(ctx, rest, stdout, stderr)
+	case cmd == "health":
+		return cmdHealth(ctx, rest, stdout, stderr)
 	case cmd == "admin" && sub == "create":
 		return cmdAdminCreate(ctx, rest[1:], stdout, stderr)
 	case cmd == "images" && sub == "build":

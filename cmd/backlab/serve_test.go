@@ -158,6 +158,12 @@ func testServe(t *testing.T, db string) {
 	if !strings.Contains(string(scraped), `backlab_sessions{state="ready"} 0`) || !strings.Contains(string(scraped), "backlab_reaper_sandboxes_removed_total") {
 		t.Errorf("GET /metrics = %d:\n%.500s", resp.StatusCode, scraped)
 	}
+	for _, args := range [][]string{{"health", "--addr", addr}, {"health", "--ready", "--addr", addr}} {
+		var hout bytes.Buffer
+		if err := run(ctx, args, &hout, &hout); err != nil || !strings.Contains(hout.String(), ": ok") {
+			t.Errorf("backlab %s = %v %s", strings.Join(args, " "), err, hout.String())
+		}
+	}
 	resp, err = http.Get(base + "/labs/add-index")
 	if err != nil {
 		t.Fatal(err)
@@ -175,5 +181,9 @@ func testServe(t *testing.T, db string) {
 		}
 	case <-time.After(2 * time.Minute):
 		t.Fatal("serve did not stop after its context ended")
+	}
+	var hout bytes.Buffer
+	if err := run(context.Background(), []string{"health", "--addr", addr, "--timeout", "2s"}, &hout, &hout); err == nil || !strings.Contains(err.Error(), "is backlab serve running") {
+		t.Errorf("backlab health after serve stopped = %v, want an error that says serve may not run", err)
 	}
 }
