@@ -101,3 +101,91 @@ func readPassword(stdout io.Writer) (string, error) {
 	}
 	return line, nil
 }
+
+// accountFlags are the flags every admin command that changes one
+// account takes.
+type accountFlags struct {
+	fs    *flag.FlagSet
+	login *string
+	db    *string
+}
+
+func newAccountFlags(name string, stderr io.Writer) accountFlags {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return accountFlags{fs: fs,
+		login: fs.String("login", "", "the account's login name"),
+		db:    fs.String("db", envOr("BACKLAB_DB", defaultDB()), "the store serve uses: an SQLite file or a postgres:// URL; env BACKLAB_DB")}
+}
+
+// parse parses args and opens the store; the caller closes it.
+func (f accountFlags) parse(ctx context.Context, args []string) (string, *store.Store, error) {
+	if _, err := parseInterleaved(f.fs, args); err != nil {
+		return "", nil, err
+	}
+	l := strings.ToLower(strings.TrimSpace(*f.login))
+	if l == "" {
+		return "", nil, errors.New("--login is missing: name the account, e.g. --login ada")
+	}
+	st, err := store.Open(ctx, *f.db)
+	return l, st, err
+}
+
+// cmdAdminPassword sets a new password for an account (a learner who
+// forgot theirs) and logs out every browser of it.
+func cmdAdminPassword(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f := newAccountFlags("admin password", stderr)
+	l, st, err := f.parse(ctx, args)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	if _, err := st.AccountByLogin(ctx, l); err != nil {
+		return fmt.Errorf("no account has login %q in %s; nothing changed", l, redactDSN(*f.db))
+	}
+	pw, err := readPassword(stdout)
+	if err != nil {
+		return err
+	}
+	hash, err := auth.HashPassword(pw)
+	if err != nil {
+		return err
+	}
+	if err := st.SetPassword(ctx, l, hash); err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "set a new password for %q; every browser logged in as %q is logged out\n", l, l)
+	return nil
+}
+
+// cmdAdminRole changes an account's role.
+func cmdAdminRole(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	f := newAccountFlags("admin role", stderr)
+	role := f.fs.String("role", "", "the new role: admin, instructor or learner")
+	l, st, err := f.parse(ctx, args)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	switch *role {
+	case store.RoleAdmin, store.RoleInstructor, store.RoleLearner:
+	default:
+		return fmt.Errorf("--role %q: give admin, instructor or learner", *role)
+	}
+	err = st.SetRole(ctx, l, *role)
+	if errors.Is(err, store.ErrNotFound) {
+		return fmt.Errorf("no account has login %q in %s; nothing changed", l, redactDSN(*f.db))
+	}
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%q is now %s (from its next request on)\n", l, article(*role))
+	return nil
+}
+
+func article(role string) string {
+	if role == store.RoleAdmin || role == store.RoleInstructor {
+		return "an " + role
+	}
+	return "a " + role
+}

@@ -134,3 +134,51 @@ func TestServeWithAccountsRequiresLogin(t *testing.T) {
 		t.Errorf("GET /api/labs after login = %d, want 200", s)
 	}
 }
+
+func TestAdminPasswordAndRole(t *testing.T) {
+	ctx := context.Background()
+	db := filepath.Join(t.TempDir(), "b.db")
+	stdin = strings.NewReader("the first password\n")
+	var out bytes.Buffer
+	if err := run(ctx, []string{"admin", "create", "--db", db, "--login", "ada", "--role", "learner"}, &out, &out); err != nil {
+		t.Fatal(err, out.String())
+	}
+	st, err := store.Open(ctx, db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	a, _ := st.AccountByLogin(ctx, "ada")
+	st.CreateLogin(ctx, "h-ada", a.ID, time.Now().Add(time.Hour))
+
+	tests := []struct {
+		name, password string
+		args           []string
+		errHas         string
+	}{
+		{"unknown login", "a new password\n", []string{"password", "--login", "nobody"}, "no account"},
+		{"no login", "a new password\n", []string{"password"}, "--login is missing"},
+		{"short password", "short\n", []string{"password", "--login", "ada"}, "at least"},
+		{"new password", "the second password\n", []string{"password", "--login", "Ada"}, ""},
+		{"bad role", "", []string{"role", "--login", "ada", "--role", "root"}, "--role"},
+		{"role of nobody", "", []string{"role", "--login", "nobody", "--role", "admin"}, "no account"},
+		{"instructor", "", []string{"role", "--login", "ada", "--role", "instructor"}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			stdin = strings.NewReader(tt.password)
+			var out bytes.Buffer
+			err := run(ctx, append([]string{"admin", tt.args[0], "--db", db}, tt.args[1:]...), &out, &out)
+			if tt.errHas == "" && err != nil || tt.errHas != "" && (err == nil || !strings.Contains(err.Error(), tt.errHas)) {
+				t.Fatalf("err = %v, want %q\n%s", err, tt.errHas, out.String())
+			}
+		})
+	}
+	a, _ = st.AccountByLogin(ctx, "ada")
+	if auth.VerifyPassword(a.PasswordHash, "the second password") != nil || a.Role != store.RoleInstructor {
+		t.Errorf("ada = %+v: want the second password and the instructor role", a)
+	}
+	if _, err := st.LoginUser(ctx, "h-ada"); err == nil {
+		t.Error("a new password left ada's earlier login working")
+	}
+}

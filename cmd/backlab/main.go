@@ -5,6 +5,7 @@
 //	backlab serve [--addr 127.0.0.1:8080] [LAB...]     the browser UI
 //	backlab health [--addr ADDR] [--ready]             ask a running serve whether it is up
 //	backlab admin create --login NAME                  create an account
+//	backlab admin password|role --login NAME           reset a password, change a role
 //	backlab images build [--ca-bundle FILE] [LAB...]   build the base and lab images
 //	backlab lab validate LAB...                        check lab folders
 //	backlab lab test LAB... [--solution DIR --expect pass|fail [--failing a,b]]
@@ -56,6 +57,8 @@ Commands:
                                              the browser UI (default labs/)
   health [--addr ADDR] [--ready]             ask a running serve whether it is alive (or ready); exit 0 if so
   admin create --login NAME [--role admin]   create an account (password from the terminal or stdin)
+  admin password --login NAME                set a new password (logs the account's browsers out)
+  admin role --login NAME --role ROLE        make an account admin, instructor or learner
   images build [--ca-bundle FILE] [LAB...]   build the base image and the images of labs (default: labs/)
   lab validate LAB...                        check lab folders; prints file:line: field: problem
   lab test LAB... [--solution DIR --expect pass|fail [--failing a,b]]
@@ -88,6 +91,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdHealth(ctx, rest, stdout, stderr)
 	case cmd == "admin" && sub == "create":
 		return cmdAdminCreate(ctx, rest[1:], stdout, stderr)
+	case cmd == "admin" && sub == "password":
+		return cmdAdminPassword(ctx, rest[1:], stdout, stderr)
+	case cmd == "admin" && sub == "role":
+		return cmdAdminRole(ctx, rest[1:], stdout, stderr)
 	case cmd == "images" && sub == "build":
 		return cmdImagesBuild(ctx, rest[1:], stdout, stderr, logger)
 	case cmd == "lab" && sub == "validate":

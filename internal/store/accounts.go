@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 )
 
 // ErrExists reports a login name that is taken.
@@ -109,6 +111,39 @@ func (s *Store) LoginUser(ctx context.Context, tokenHash string) (User, error) {
 func (s *Store) DeleteLogin(ctx context.Context, tokenHash string) error {
 	if _, err := s.exec(ctx, `DELETE FROM logins WHERE token_hash = ?`, tokenHash); err != nil {
 		return fmt.Errorf("store: delete login: %w", err)
+	}
+	return nil
+}
+
+// SetPassword replaces the password hash of the account with login and
+// ends every login of it, in one transaction.
+func (s *Store) SetPassword(ctx context.Context, login, hash string) error {
+	return s.tx(ctx, "set password of "+login, func(tx *sqlx.Tx) error {
+		var id string
+		err := tx.GetContext(ctx, &id, tx.Rebind(`SELECT id FROM users WHERE login = ?`), login)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, tx.Rebind(`UPDATE users SET password_hash = ? WHERE id = ?`), hash, id); err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, tx.Rebind(`DELETE FROM logins WHERE user_id = ?`), id)
+		return err
+	})
+}
+
+// SetRole changes the role of the account with login; it takes effect at
+// the account's next request.
+func (s *Store) SetRole(ctx context.Context, login, role string) error {
+	res, err := s.exec(ctx, `UPDATE users SET role = ? WHERE login = ?`, role, login)
+	if err != nil {
+		return fmt.Errorf("store: set role of %s: %w", login, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("store: login %q: %w", login, ErrNotFound)
 	}
 	return nil
 }

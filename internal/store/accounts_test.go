@@ -45,6 +45,28 @@ func TestAccounts(t *testing.T) {
 			if _, err := s.LoginUser(ctx, "h-old"); !errors.Is(err, ErrNotFound) {
 				t.Errorf("an expired login still works: %v", err)
 			}
+			if err := s.SetRole(ctx, "ada", RoleInstructor); err != nil {
+				t.Fatal(err)
+			}
+			if u, _ := s.LoginUser(ctx, "h-live"); u.Role != RoleInstructor {
+				t.Errorf("after SetRole the login's user = %+v", u)
+			}
+			if err := s.SetRole(ctx, "nobody", RoleAdmin); !errors.Is(err, ErrNotFound) {
+				t.Errorf("SetRole(nobody) = %v", err)
+			}
+			if err := s.SetPassword(ctx, "nobody", "h"); !errors.Is(err, ErrNotFound) {
+				t.Errorf("SetPassword(nobody) = %v", err)
+			}
+			if err := s.SetPassword(ctx, "ada", "$argon2id$y"); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := s.AccountByLogin(ctx, "ada"); got.PasswordHash != "$argon2id$y" {
+				t.Errorf("after SetPassword the hash = %q", got.PasswordHash)
+			}
+			if _, err := s.LoginUser(ctx, "h-live"); !errors.Is(err, ErrNotFound) {
+				t.Errorf("a login outlived a new password: %v", err)
+			}
+			s.CreateLogin(ctx, "h-live", "u-1", time.Now().Add(time.Hour))
 			s.DeleteLogin(ctx, "h-live")
 			if _, err := s.LoginUser(ctx, "h-live"); !errors.Is(err, ErrNotFound) {
 				t.Errorf("a deleted login still works: %v", err)
