@@ -28,6 +28,7 @@ func (s *Server) routeTable() []route {
 		{"GET", "/api/me", s.getMe},
 		{"POST", "/api/login", s.login},
 		{"POST", "/api/logout", s.logout},
+		{"POST", "/api/me/password", s.changePassword},
 		{"GET", "/api/labs", s.listLabs},
 		{"GET", "/api/labs/{lab}", s.getLab},
 		{"POST", "/api/sessions", s.openSession},
@@ -75,6 +76,7 @@ func (s *Server) routes() http.Handler {
 	mux.HandleFunc("GET /{$}", s.page)
 	mux.HandleFunc("GET /labs/{lab}", s.page)
 	mux.HandleFunc("GET /join/{code}", s.page)
+	mux.HandleFunc("GET /account", s.page)
 	mux.HandleFunc("GET /cohorts", s.page)
 	mux.HandleFunc("GET /cohorts/{cid}", s.page)
 	mux.HandleFunc("GET /cohorts/{cid}/learners/{uid}", s.page)

@@ -338,6 +338,7 @@ func TestEveryRouteAuthorization(t *testing.T) {
 		"GET /api/me":           {"", want{401, 200, 200}},
 		"POST /api/login":       {`{"login":"bob","password":"wrong-password"}`, want{401, 401, 401}},
 		"POST /api/logout":      {"", want{401, 204, 204}},
+		"POST /api/me/password": {`{"current":"wrong-password","new":"a-new-password"}`, want{401, 403, 403}},
 		"GET /api/labs":         {"", want{401, 200, 200}},
 		"GET /api/labs/{lab}":   {"", want{401, 404, 200}},
 		"POST /api/sessions":    {`{"lab":"web-test"}`, want{401, 404, 201}},

@@ -305,13 +305,41 @@ func TestBrowserLogin(t *testing.T) {
 		chromedp.Text(`[data-testid="user"]`, &user, q),
 		chromedp.Navigate(ts.URL+"/"),
 		chromedp.WaitVisible(`[data-testid="lab-card-web-test"]`, q),
-		chromedp.Click(`[data-testid="logout"]`, q),
-		chromedp.WaitVisible(`[data-testid="login-form"]`, q),
 	)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(user, "Grace Hopper") {
 		t.Errorf("header user = %q", user)
+	}
+
+	// The name in the header opens the account page, where the password
+	// changes only with the current one.
+	var who, wrong, done string
+	err = chromedp.Run(bctx,
+		chromedp.Click(`[data-testid="user"]`, q),
+		chromedp.WaitVisible(`[data-testid="pw-form"]`, q),
+		chromedp.Text(`[data-testid="account-who"]`, &who, q),
+		chromedp.SendKeys(`[data-testid="pw-current"]`, "not-the-password", q),
+		chromedp.SendKeys(`[data-testid="pw-new"]`, "grace-password-2", q),
+		chromedp.SendKeys(`[data-testid="pw-again"]`, "grace-password-2", q),
+		chromedp.Click(`[data-testid="pw-submit"]`, q),
+		chromedp.WaitVisible(`[data-testid="pw-message"].login-error`, q),
+		chromedp.Text(`[data-testid="pw-message"]`, &wrong, q),
+		chromedp.SendKeys(`[data-testid="pw-current"]`, "grace-password-1", q),
+		chromedp.Click(`[data-testid="pw-submit"]`, q),
+		chromedp.WaitVisible(`[data-testid="pw-message"].notice-ok`, q),
+		chromedp.Text(`[data-testid="pw-message"]`, &done, q),
+		chromedp.Click(`[data-testid="logout"]`, q),
+		chromedp.WaitVisible(`[data-testid="login-form"]`, q),
+		chromedp.SendKeys(`[data-testid="login-name"]`, "grace", q),
+		chromedp.SendKeys(`[data-testid="login-password"]`, "grace-password-2\n", q),
+		chromedp.WaitVisible(`[data-testid="logout"]`, q),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(who, "Grace Hopper") || !strings.Contains(wrong, "current password is wrong") || !strings.Contains(done, "password is changed") {
+		t.Errorf("account page: who %q, wrong password %q, changed %q", who, wrong, done)
 	}
 }

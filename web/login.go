@@ -41,6 +41,8 @@ func public(method, path string) bool {
 	case method == http.MethodGet && (path == "/" || strings.HasPrefix(path, "/labs/") || strings.HasPrefix(path, "/static/") ||
 		strings.HasPrefix(path, "/join/") || strings.HasPrefix(path, "/cohorts")):
 		return true
+	case method == http.MethodGet && path == "/account":
+		return true
 	case path == "/api/openapi.json" || path == "/api/login" || path == "/api/me" || path == "/api/signup":
 		return true
 	case method == http.MethodGet && strings.HasPrefix(path, "/api/invites/") && strings.Count(path, "/") == 3:
@@ -191,4 +193,60 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request) {
 	}
 	http.SetCookie(w, &http.Cookie{Name: loginCookie, Value: "", Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode, MaxAge: -1})
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// changePassword sets a new password for the logged-in account, after
+// checking the current one. Every other browser of the account is logged
+// out; this one gets a new login.
+func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
+	if !s.cfg.Auth {
+		writeError(w, http.StatusConflict, "this server needs no login, so there is no password to change", "")
+		return
+	}
+	var body struct {
+		Current string `json:"current"`
+		New     string `json:"new"`
+	}
+	if !readJSON(w, r, 4<<10, &body) {
+		return
+	}
+	acct, err := s.cfg.Store.AccountByID(r.Context(), s.user(r).ID)
+	if err != nil {
+		s.internal(w, err)
+		return
+	}
+	now := time.Now()
+	if wait := s.attempts.blocked(acct.Login, now); wait > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+		writeError(w, http.StatusTooManyRequests, "too many wrong passwords for "+acct.Login, "wait "+wait.Round(time.Second).String()+" and try again")
+		return
+	}
+	// 403, not 401: the browser is logged in, the password is wrong.
+	if auth.VerifyPassword(acct.PasswordHash, body.Current) != nil {
+		s.attempts.fail(acct.Login, now)
+		writeError(w, http.StatusForbidden, "the current password is wrong", "type the password you log in with now")
+		return
+	}
+	if err := auth.CheckPassword(body.New); err != nil {
+		writeError(w, http.StatusBadRequest, "the new password: "+err.Error(), "")
+		return
+	}
+	if body.New == body.Current {
+		writeError(w, http.StatusBadRequest, "the new password is the current one", "pick another")
+		return
+	}
+	hash, err := auth.HashPassword(body.New)
+	if err != nil {
+		s.internal(w, err)
+		return
+	}
+	if err := s.cfg.Store.SetPassword(r.Context(), acct.Login, hash); err != nil {
+		s.internal(w, err)
+		return
+	}
+	if !s.startLogin(w, r, acct) {
+		return
+	}
+	s.log.Info("password changed", "user", acct.ID)
+	writeJSON(w, http.StatusOK, map[string]any{"user": acct.User})
 }

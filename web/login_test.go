@@ -139,3 +139,46 @@ func TestLoginRequired(t *testing.T) {
 		t.Errorf("bob's login while ada is locked = %d, want 200", status)
 	}
 }
+
+func TestChangePassword(t *testing.T) {
+	ts := authServer(t)
+	ts.account(t, "u-ada", "ada", store.RoleLearner)
+	ada := ts.loggedIn(t, "ada")
+	other := ts.loggedIn(t, "ada") // the same account in another browser
+	for _, tt := range []struct {
+		body   string
+		status int
+	}{
+		{`{"current":"wrong-password","new":"a-new-password"}`, 403},
+		{`{"current":"ada-password-1","new":"short"}`, 400},
+		{`{"current":"ada-password-1","new":"ada-password-1"}`, 400},
+		{`{"current":"ada-password-1"}`, 400},
+	} {
+		if status, raw := ts.call(t, ada, "POST", "/api/me/password", tt.body); status != tt.status {
+			t.Errorf("change password %s = %d %s, want %d", tt.body, status, raw, tt.status)
+		}
+	}
+	if status, raw := ts.call(t, ada, "POST", "/api/me/password", `{"current":"ada-password-1","new":"a-new-password"}`); status != 200 {
+		t.Fatalf("change password = %d %s", status, raw)
+	}
+	if status, _ := ts.call(t, ada, "GET", "/api/me", ""); status != 200 {
+		t.Errorf("the browser that changed the password was logged out: %d", status)
+	}
+	if status, _ := ts.call(t, other, "GET", "/api/me", ""); status != 401 {
+		t.Errorf("another browser of ada still works after the change: %d, want 401", status)
+	}
+	anon := ts.loggedIn(t, "")
+	if status, _ := ts.call(t, anon, "POST", "/api/login", `{"login":"ada","password":"ada-password-1"}`); status != 401 {
+		t.Errorf("the old password still logs in: %d", status)
+	}
+	if status, _ := ts.call(t, anon, "POST", "/api/login", `{"login":"ada","password":"a-new-password"}`); status != 200 {
+		t.Errorf("the new password does not log in: %d", status)
+	}
+	// Wrong current passwords count towards the login's lockout.
+	for range 5 {
+		ts.call(t, ada, "POST", "/api/me/password", `{"current":"guess-guess-guess","new":"another-password"}`)
+	}
+	if status, _ := ts.call(t, ada, "POST", "/api/me/password", `{"current":"a-new-password","new":"another-password"}`); status != 429 {
+		t.Errorf("after 5 wrong current passwords = %d, want 429", status)
+	}
+}

@@ -147,3 +147,16 @@ func (s *Store) SetRole(ctx context.Context, login, role string) error {
 	}
 	return nil
 }
+
+// AccountByID returns the account of a user id.
+func (s *Store) AccountByID(ctx context.Context, id string) (Account, error) {
+	var r accountRow
+	err := s.db.GetContext(ctx, &r, s.db.Rebind(`SELECT `+accountCols+` FROM users WHERE id = ?`), id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Account{}, fmt.Errorf("store: user %s: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Account{}, fmt.Errorf("store: user %s: %w", id, err)
+	}
+	return r.account(), nil
+}

@@ -24,6 +24,12 @@ func TestAccounts(t *testing.T) {
 			if err := s.CreateAccount(ctx, dup); !errors.Is(err, ErrExists) {
 				t.Errorf("a second account with login ada: %v, want ErrExists", err)
 			}
+			if got, err := s.AccountByID(ctx, "u-1"); err != nil || got.Login != "ada" {
+				t.Errorf("AccountByID = %+v, %v", got, err)
+			}
+			if _, err := s.AccountByID(ctx, "u-404"); !errors.Is(err, ErrNotFound) {
+				t.Errorf("AccountByID(unknown) = %v", err)
+			}
 			got, err := s.AccountByLogin(ctx, "ada")
 			if err != nil || got.ID != "u-1" || got.PasswordHash != "$argon2id$x" || got.Role != RoleAdmin {
 				t.Errorf("AccountByLogin = %+v, %v", got, err)

@@ -88,6 +88,7 @@ export const api = {
   me: (opts) => request("GET", "/api/me", undefined, opts),
   login: (login, password) => request("POST", "/api/login", { login, password }),
   logout: () => request("POST", "/api/logout"),
+  changePassword: (current, next) => request("POST", "/api/me/password", { current, new: next }),
   labs: () => request("GET", "/api/labs"),
   lab: (id) => request("GET", `/api/labs/${enc(id)}`),
   openSession: (lab) => request("POST", "/api/sessions", { lab }),

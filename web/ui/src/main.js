@@ -17,6 +17,7 @@ import { joinPage } from "./join.js";
 import { cohortsPage } from "./cohorts.js";
 import { dashboardPage } from "./dashboard.js";
 import { learnerPage } from "./learner.js";
+import { accountPage } from "./account.js";
 
 // For end-to-end tests: read a terminal's buffer through backlab.terms.
 window.backlab = { terms };
@@ -25,7 +26,7 @@ const slot = h("div.topbar-slot");
 const navLabs = pageLink("/", navigate, { class: "nav-link", "data-testid": "nav-labs" }, "Labs");
 const navCohorts = pageLink("/cohorts", navigate, { class: "nav-link", "data-testid": "nav-cohorts" }, "Cohorts");
 const nav = h("nav.mainnav", { "aria-label": "Sections", hidden: true }, navLabs, navCohorts);
-const userEl = h("span.user.muted", { "data-testid": "user" });
+const userEl = pageLink("/account", navigate, { class: "user muted", "data-testid": "user" }, "");
 const roleEl = h("span.role-chip", { "data-testid": "user-role", hidden: true });
 const logoutBtn = h("button.btn.btn-small", { type: "button", "data-testid": "logout", hidden: true, onclick: logout }, "Log out");
 const account = h("div.account", userEl, roleEl, logoutBtn);
@@ -47,6 +48,7 @@ const pages = [
   { name: "cohorts", re: /^\/cohorts\/?$/, open: () => cohortsPage(pageEl, { navigate, me }) },
   { name: "dashboard", re: /^\/cohorts\/([^/]+)\/?$/, open: (m) => dashboardPage(pageEl, { cid: m[1], navigate, me }) },
   { name: "learner", re: /^\/cohorts\/([^/]+)\/learners\/([^/]+)\/?$/, open: (m) => learnerPage(pageEl, { cid: m[1], uid: m[2], navigate, me }) },
+  { name: "account", re: /^\/account\/?$/, open: () => accountPage(pageEl, { me }) },
   { name: "catalog", re: /^\/?$/, open: () => catalogPage(pageEl, navigate) },
 ];
 
@@ -89,7 +91,7 @@ function setUser(m) {
   me = { user: (m && m.user) || null, auth: !!(m && m.auth) };
   const u = me.user;
   userEl.textContent = u ? u.name || u.id || "" : "";
-  userEl.title = u && me.auth ? `Logged in as ${u.name || u.id}` : "";
+  userEl.title = u && me.auth ? `Logged in as ${u.name || u.id}: your account` : "";
   roleEl.textContent = isStaff(u) ? u.role : "";
   roleEl.hidden = !isStaff(u) || !me.auth;
   logoutBtn.hidden = !(me.auth && u);
