@@ -53,6 +53,7 @@ func (s *Server) routeTable() []route {
 		{"GET", "/api/cohorts", s.staffOnly(s.listCohorts)},
 		{"POST", "/api/cohorts", s.staffOnly(s.createCohort)},
 		{"GET", "/api/cohorts/{cid}", s.withCohort(s.getCohort)},
+		{"PATCH", "/api/cohorts/{cid}", s.withCohort(s.renameCohort)},
 		{"PUT", "/api/cohorts/{cid}/labs", s.withCohort(s.setCohortLabs)},
 		{"POST", "/api/cohorts/{cid}/invites", s.withCohort(s.createInvite)},
 		{"DELETE", "/api/cohorts/{cid}/invites/{code}", s.withCohort(s.revokeInvite)},

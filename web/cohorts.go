@@ -311,6 +311,16 @@ func (s *Server) allLabIDs() []string {
 	return ids
 }
 
+// cohortName returns a cohort's trimmed name, or answers 400 itself.
+func cohortName(w http.ResponseWriter, name string) (string, bool) {
+	name = strings.TrimSpace(name)
+	if name == "" || utf8.RuneCountInString(name) > maxNameLen || !utf8.ValidString(name) {
+		writeError(w, http.StatusBadRequest, fmt.Sprintf(`"name" must be 1 to %d characters, e.g. "Backend bootcamp, autumn"`, maxNameLen), "")
+		return "", false
+	}
+	return name, true
+}
+
 func (s *Server) createCohort(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Name string    `json:"name"`
@@ -319,9 +329,8 @@ func (s *Server) createCohort(w http.ResponseWriter, r *http.Request) {
 	if !readJSON(w, r, 16<<10, &body) {
 		return
 	}
-	name := strings.TrimSpace(body.Name)
-	if name == "" || utf8.RuneCountInString(name) > maxNameLen || !utf8.ValidString(name) {
-		writeError(w, http.StatusBadRequest, fmt.Sprintf(`"name" must be 1 to %d characters, e.g. "Backend bootcamp, autumn"`, maxNameLen), "")
+	name, ok := cohortName(w, body.Name)
+	if !ok {
 		return
 	}
 	labs := s.allLabIDs()
@@ -374,6 +383,25 @@ func (s *Server) getCohort(w http.ResponseWriter, r *http.Request, c store.Cohor
 		iv[i] = s.toInviteView(in)
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"cohort": toCohortView(c), "learners": mv, "invites": iv})
+}
+
+func (s *Server) renameCohort(w http.ResponseWriter, r *http.Request, c store.Cohort) {
+	var body struct {
+		Name string `json:"name"`
+	}
+	if !readJSON(w, r, 4<<10, &body) {
+		return
+	}
+	name, ok := cohortName(w, body.Name)
+	if !ok {
+		return
+	}
+	if err := s.cfg.Store.RenameCohort(r.Context(), c.ID, name); err != nil {
+		s.internal(w, err)
+		return
+	}
+	c.Name = name
+	writeJSON(w, http.StatusOK, toCohortView(c))
 }
 
 func (s *Server) setCohortLabs(w http.ResponseWriter, r *http.Request, c store.Cohort) {

@@ -248,6 +248,17 @@ func TestCohortInvitesAndDashboard(t *testing.T) {
 		t.Errorf("ada's run under alan's id = %d, want 404", status)
 	}
 
+	// Renaming: a name is required; the new one shows everywhere.
+	if status, _ := ts.call(t, grace, "PATCH", "/api/cohorts/"+cid, `{"name":"  "}`); status != 400 {
+		t.Errorf("rename to blank = %d, want 400", status)
+	}
+	if status, raw := ts.call(t, grace, "PATCH", "/api/cohorts/"+cid, `{"name":"Autumn bootcamp 2026"}`); status != 200 || jsonString(t, raw, "name") != "Autumn bootcamp 2026" {
+		t.Errorf("rename = %d %s", status, raw)
+	}
+	if _, raw := ts.call(t, anon, "GET", "/api/invites/"+code, ""); jsonString(t, raw, "cohort") != "Autumn bootcamp 2026" {
+		t.Errorf("after the rename the invite page names %s", raw)
+	}
+
 	// Choosing labs changes what learners see; revoking ends an invite.
 	if status, raw := ts.call(t, grace, "PUT", "/api/cohorts/"+cid+"/labs", `{"labs":["web-two"]}`); status != 200 || !strings.Contains(raw, "web-two") {
 		t.Errorf("set labs = %d %s", status, raw)
@@ -364,6 +375,7 @@ func TestEveryRouteAuthorization(t *testing.T) {
 		"GET /api/cohorts":                                   {"", want{401, 403, 200}},
 		"POST /api/cohorts":                                  {`{"name":"mine"}`, want{401, 403, 201}},
 		"GET /api/cohorts/{cid}":                             {"", want{401, 403, 404}},
+		"PATCH /api/cohorts/{cid}":                           {`{"name":"taken over"}`, want{401, 403, 404}},
 		"PUT /api/cohorts/{cid}/labs":                        {`{"labs":[]}`, want{401, 403, 404}},
 		"POST /api/cohorts/{cid}/invites":                    {`{}`, want{401, 403, 404}},
 		"DELETE /api/cohorts/{cid}/invites/{code}":           {"", want{401, 403, 404}},

@@ -443,6 +443,15 @@ func TestBrowserCohortPages(t *testing.T) {
 	if c, _ := ts.st.Cohort(ctx, "c-a"); len(c.Labs) != 2 {
 		t.Errorf("after saving, the cohort's labs are %v", c.Labs)
 	}
+	grace.run("rename", chromedp.Click(sel("rename-cohort"), q),
+		chromedp.WaitVisible(sel("cohort-rename-input"), q),
+		chromedp.SetValue(sel("cohort-rename-input"), "Spring cohort 2027", q),
+		chromedp.Click(sel("cohort-rename-save"), q),
+		chromedp.Poll(`document.querySelector('[data-testid="cohort-title"]').textContent === "Spring cohort 2027"`, nil, chromedp.WithPollingTimeout(10*time.Second)),
+		chromedp.WaitVisible(sel("cohort-title"), q))
+	if c, _ := ts.st.Cohort(ctx, "c-a"); c.Name != "Spring cohort 2027" {
+		t.Errorf("after renaming, the cohort's name is %q", c.Name)
+	}
 	grace.run("revoke", chromedp.Click(sel("invite-inv-ok")+` `+sel("revoke-invite"), q),
 		chromedp.Click(sel("confirm-ok"), q),
 		chromedp.WaitVisible(sel("invite-inv-ok")+`[data-usable="false"]`, q))

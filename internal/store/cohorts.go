@@ -57,6 +57,18 @@ func setLabs(ctx context.Context, tx *sqlx.Tx, cohortID string, labs []string) e
 	return nil
 }
 
+// RenameCohort changes a cohort's name.
+func (s *Store) RenameCohort(ctx context.Context, cohortID, name string) error {
+	res, err := s.exec(ctx, `UPDATE cohorts SET name = ? WHERE id = ?`, name, cohortID)
+	if err != nil {
+		return fmt.Errorf("store: rename cohort %s: %w", cohortID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("store: cohort %s: %w", cohortID, ErrNotFound)
+	}
+	return nil
+}
+
 // SetCohortLabs replaces the labs a cohort sees.
 func (s *Store) SetCohortLabs(ctx context.Context, cohortID string, labs []string) error {
 	return s.tx(ctx, "set cohort labs", func(tx *sqlx.Tx) error { return setLabs(ctx, tx, cohortID, labs) })

@@ -157,6 +157,15 @@ func testCohorts(t *testing.T, reopen func(t *testing.T) *Store) {
 		t.Errorf("CheckRun = %+v, %v", r, err)
 	}
 
+	if err := s.RenameCohort(ctx, "c-1", "Autumn, renamed"); err != nil {
+		t.Fatal(err)
+	}
+	if c, _ := s.Cohort(ctx, "c-1"); c.Name != "Autumn, renamed" {
+		t.Errorf("after RenameCohort the name = %q", c.Name)
+	}
+	if err := s.RenameCohort(ctx, "c-404", "x"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("renaming an unknown cohort: %v", err)
+	}
 	if err := s.SetCohortLabs(ctx, "c-1", []string{"cache-invalidation"}); err != nil {
 		t.Fatal(err)
 	}

@@ -114,6 +114,7 @@ export const api = {
   cohorts: () => request("GET", "/api/cohorts"),
   createCohort: (name, labs) => request("POST", "/api/cohorts", labs ? { name, labs } : { name }),
   cohort: (cid) => request("GET", `/api/cohorts/${enc(cid)}`),
+  renameCohort: (cid, name) => request("PATCH", `/api/cohorts/${enc(cid)}`, { name }),
   setCohortLabs: (cid, labs) => request("PUT", `/api/cohorts/${enc(cid)}/labs`, { labs }),
   createInvite: (cid, body) => request("POST", `/api/cohorts/${enc(cid)}/invites`, body),
   revokeInvite: (cid, code) => request("DELETE", `/api/cohorts/${enc(cid)}/invites/${enc(code)}`),

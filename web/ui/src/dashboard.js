@@ -114,6 +114,9 @@ class Dashboard {
   build() {
     this.content.removeAttribute("aria-busy");
     this.title = h("h1.dash-title", { "data-testid": "cohort-title" });
+    this.titleRow = h("div.title-row", this.title,
+      h("button.link.small", { type: "button", "data-testid": "rename-cohort", onclick: () => this.startRename() }, "Rename"));
+    this.renameForm = this.buildRenameForm();
     this.stats = h("p.dash-stats.muted", { "data-testid": "cohort-stats" });
     this.status = h("span.dash-status.muted.small", { role: "status", "data-testid": "refresh-status" });
     this.refreshBtn = h("button.btn.btn-small", { type: "button", "data-testid": "refresh", onclick: () => this.refresh(), title: "Load the grid again now" }, "↻ Refresh");
@@ -126,7 +129,7 @@ class Dashboard {
 
     setChildren(this.content,
       h("div.dash-head",
-        h("div.dash-heading", this.title, this.stats),
+        h("div.dash-heading", this.titleRow, this.renameForm, this.stats),
         h("div.dash-tools", this.status, this.refreshBtn, csv)),
       h("section.panel", { "aria-labelledby": "grid-title" },
         h("div.panel-head", h("h2.panel-title#grid-title", "Progress"),
@@ -146,6 +149,64 @@ class Dashboard {
           h("section.panel", { "aria-labelledby": "learners-title" },
             h("h2.panel-title#learners-title", "Learners"),
             this.learners))));
+  }
+
+  // ---- renaming ---------------------------------------------------------
+
+  buildRenameForm() {
+    this.renameInput = h("input#cohort-rename", { type: "text", maxlength: "80", autocomplete: "off", "data-testid": "cohort-rename-input", "aria-label": "The cohort's new name" });
+    this.renameError = h("div.login-error", { role: "alert", "data-testid": "rename-error", hidden: true });
+    const save = h("button.btn.btn-primary.btn-small", { type: "submit", "data-testid": "cohort-rename-save" }, "Save");
+    const form = h("form.rename-form", {
+      hidden: true,
+      "data-testid": "rename-form",
+      novalidate: true,
+      onsubmit: async (e) => {
+        e.preventDefault();
+        const name = this.renameInput.value.trim();
+        if (!name) {
+          setChildren(this.renameError, h("strong", "Give the cohort a name."));
+          this.renameError.hidden = false;
+          this.renameInput.focus();
+          return;
+        }
+        save.disabled = true;
+        try {
+          const c = await api.renameCohort(this.cid, name);
+          if (this.gone) return;
+          this.detail.cohort.name = c.name;
+          this.endRename();
+          this.render();
+          toast(`Renamed to “${c.name}”.`);
+        } catch (err) {
+          if (err.loginRequired || this.gone) return;
+          setChildren(this.renameError, h("strong", richText(err.message)), err.advice && h("div.login-advice", richText(err.advice)));
+          this.renameError.hidden = false;
+        } finally {
+          save.disabled = false;
+        }
+      },
+    }, this.renameInput, save,
+    h("button.btn.btn-small", { type: "button", "data-testid": "cohort-rename-cancel", onclick: () => this.endRename() }, "Cancel"),
+    this.renameError);
+    form.addEventListener("keydown", (e) => {
+      if (e.key === "Escape") this.endRename();
+    });
+    return form;
+  }
+
+  startRename() {
+    this.renameInput.value = this.detail.cohort.name;
+    this.renameError.hidden = true;
+    this.titleRow.hidden = true;
+    this.renameForm.hidden = false;
+    this.renameInput.focus();
+    this.renameInput.select();
+  }
+
+  endRename() {
+    this.renameForm.hidden = true;
+    this.titleRow.hidden = false;
   }
 
   render() {
