@@ -36,19 +36,13 @@ func cmdAdminCreate(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err := auth.CheckLogin(l); err != nil {
 		return fmt.Errorf("--login: %w", err)
 	}
-	switch *role {
-	case store.RoleAdmin, store.RoleInstructor, store.RoleLearner:
-	default:
-		return fmt.Errorf("--role %q: give admin, instructor or learner", *role)
+	if err := checkRole(*role); err != nil {
+		return err
 	}
 	if *name == "" {
 		*name = l
 	}
-	pw, err := readPassword(stdout)
-	if err != nil {
-		return err
-	}
-	hash, err := auth.HashPassword(pw)
+	hash, err := readPasswordHash(stdout)
 	if err != nil {
 		return err
 	}
@@ -143,11 +137,7 @@ func cmdAdminPassword(ctx context.Context, args []string, stdout, stderr io.Writ
 	if _, err := st.AccountByLogin(ctx, l); err != nil {
 		return fmt.Errorf("no account has login %q in %s; nothing changed", l, redactDSN(*f.db))
 	}
-	pw, err := readPassword(stdout)
-	if err != nil {
-		return err
-	}
-	hash, err := auth.HashPassword(pw)
+	hash, err := readPasswordHash(stdout)
 	if err != nil {
 		return err
 	}
@@ -167,10 +157,8 @@ func cmdAdminRole(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	defer st.Close()
-	switch *role {
-	case store.RoleAdmin, store.RoleInstructor, store.RoleLearner:
-	default:
-		return fmt.Errorf("--role %q: give admin, instructor or learner", *role)
+	if err := checkRole(*role); err != nil {
+		return err
 	}
 	err = st.SetRole(ctx, l, *role)
 	if errors.Is(err, store.ErrNotFound) {
@@ -188,4 +176,22 @@ func article(role string) string {
 		return "an " + role
 	}
 	return "a " + role
+}
+
+// readPasswordHash reads a new password (see readPassword) and hashes it.
+func readPasswordHash(stdout io.Writer) (string, error) {
+	pw, err := readPassword(stdout)
+	if err != nil {
+		return "", err
+	}
+	return auth.HashPassword(pw)
+}
+
+// checkRole says what is wrong with a --role value, or nil.
+func checkRole(role string) error {
+	switch role {
+	case store.RoleAdmin, store.RoleInstructor, store.RoleLearner:
+		return nil
+	}
+	return fmt.Errorf("--role %q: give admin, instructor or learner", role)
 }
