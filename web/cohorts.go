@@ -97,11 +97,10 @@ func (s *Server) toInviteView(in store.Invite) inviteView {
 
 // inviteReason is the part of an invite error meant for people.
 func inviteReason(err error) string {
-	msg := err.Error()
-	if i := strings.LastIndex(msg, store.ErrInvite.Error()+": "); i >= 0 {
-		return msg[i+len(store.ErrInvite.Error())+2:]
+	if ie, ok := errors.AsType[*store.InviteError](err); ok {
+		return ie.Reason
 	}
-	return msg
+	return err.Error()
 }
 
 // getInvite tells a sign-up page which cohort an invite joins; it is
@@ -153,19 +152,18 @@ func (s *Server) signUp(w http.ResponseWriter, r *http.Request) {
 	if name == "" {
 		name = login
 	}
-	var problem string
+	problem := auth.CheckLogin(login)
 	switch {
 	case strings.TrimSpace(body.Invite) == "":
-		problem = `"invite" is missing: open the invite link you were given`
-	case auth.CheckLogin(login) != nil:
-		problem = auth.CheckLogin(login).Error()
+		problem = errors.New(`"invite" is missing: open the invite link you were given`)
+	case problem != nil:
 	case utf8.RuneCountInString(name) > maxNameLen || !utf8.ValidString(name):
-		problem = fmt.Sprintf("the name must be at most %d characters of text", maxNameLen)
-	case auth.CheckPassword(body.Password) != nil:
-		problem = auth.CheckPassword(body.Password).Error()
+		problem = fmt.Errorf("the name must be at most %d characters of text", maxNameLen)
+	default:
+		problem = auth.CheckPassword(body.Password)
 	}
-	if problem != "" {
-		writeError(w, http.StatusBadRequest, problem, "")
+	if problem != nil {
+		writeError(w, http.StatusBadRequest, problem.Error(), "")
 		return
 	}
 	// A cheap look at the invite first: hashing costs 64 MiB and a third

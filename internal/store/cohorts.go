@@ -166,17 +166,6 @@ func (s *Store) IsCohortStaff(ctx context.Context, cohortID, userID string) (boo
 	return n > 0, nil
 }
 
-// IsLearnerOf reports whether learnerID is a member of a cohort staffID
-// instructs.
-func (s *Store) IsLearnerOf(ctx context.Context, learnerID, staffID string) (bool, error) {
-	var n int
-	if err := s.db.GetContext(ctx, &n, s.db.Rebind(`SELECT COUNT(*) FROM cohort_members m JOIN cohort_staff st ON st.cohort_id = m.cohort_id
-		WHERE m.user_id = ? AND st.user_id = ?`), learnerID, staffID); err != nil {
-		return false, fmt.Errorf("store: learner of: %w", err)
-	}
-	return n > 0, nil
-}
-
 // VisibleLabs returns the labs a learner's cohorts show, sorted; inCohort
 // is false when the learner belongs to no cohort (who then sees every lab).
 func (s *Store) VisibleLabs(ctx context.Context, userID string) (labs []string, inCohort bool, err error) {
@@ -246,9 +235,24 @@ type Invite struct {
 	Revoked    time.Time // zero unless revoked
 }
 
-// ErrInvite reports an invite that cannot be used; the wrapped message
-// says why (unknown, expired, used up, revoked).
+// ErrInvite matches every [InviteError] with errors.Is.
 var ErrInvite = errors.New("store: invite cannot be used")
+
+// InviteError reports an invite that cannot be used; Reason says why
+// (unknown, expired, used up, revoked, for another role), for people.
+type InviteError struct{ Reason string }
+
+func (e *InviteError) Error() string { return ErrInvite.Error() + ": " + e.Reason }
+
+// Is makes errors.Is(err, ErrInvite) true.
+func (e *InviteError) Is(target error) bool { return target == ErrInvite }
+
+func inviteError(format string, args ...any) error {
+	return &InviteError{Reason: fmt.Sprintf(format, args...)}
+}
+
+// errNoInvite answers a code that no invite has.
+var errNoInvite = inviteError("no invite has this code (check the link, or ask your instructor for a new one)")
 
 type inviteRow struct {
 	Code       string        `db:"code"`
@@ -276,11 +280,11 @@ func (r inviteRow) invite() Invite {
 func (in Invite) Usable(t time.Time) error {
 	switch {
 	case !in.Revoked.IsZero():
-		return fmt.Errorf("%w: it was revoked", ErrInvite)
+		return inviteError("it was revoked")
 	case !t.Before(in.Expires):
-		return fmt.Errorf("%w: it expired on %s", ErrInvite, in.Expires.Format("2006-01-02 15:04 MST"))
+		return inviteError("it expired on %s", in.Expires.Format("2006-01-02 15:04 MST"))
 	case in.Uses >= in.MaxUses:
-		return fmt.Errorf("%w: all %d of its sign-ups are used", ErrInvite, in.MaxUses)
+		return inviteError("all %d of its sign-ups are used", in.MaxUses)
 	}
 	return nil
 }
@@ -302,7 +306,7 @@ func (s *Store) Invite(ctx context.Context, code string) (Invite, error) {
 	var r inviteRow
 	err := s.db.GetContext(ctx, &r, s.db.Rebind(inviteSelect+` WHERE i.code = ?`), code)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Invite{}, fmt.Errorf("%w: no invite has this code (check the link, or ask your instructor for a new one)", ErrInvite)
+		return Invite{}, errNoInvite
 	}
 	if err != nil {
 		return Invite{}, fmt.Errorf("store: invite: %w", err)
@@ -340,7 +344,7 @@ func useInvite(ctx context.Context, tx *sqlx.Tx, code string, t time.Time) (Invi
 	var r inviteRow
 	err := tx.GetContext(ctx, &r, tx.Rebind(inviteSelect+` WHERE i.code = ?`), code)
 	if errors.Is(err, sql.ErrNoRows) {
-		return Invite{}, fmt.Errorf("%w: no invite has this code (check the link, or ask your instructor for a new one)", ErrInvite)
+		return Invite{}, errNoInvite
 	}
 	if err != nil {
 		return Invite{}, err
@@ -356,7 +360,7 @@ func useInvite(ctx context.Context, tx *sqlx.Tx, code string, t time.Time) (Invi
 		return Invite{}, err
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		return Invite{}, fmt.Errorf("%w: all %d of its sign-ups are used", ErrInvite, in.MaxUses)
+		return Invite{}, inviteError("all %d of its sign-ups are used", in.MaxUses)
 	}
 	return in, nil
 }
@@ -374,7 +378,7 @@ func join(ctx context.Context, tx *sqlx.Tx, in Invite, userID string) error {
 
 // SignUp creates an account with the role an invite gives and adds it to
 // the invite's cohort, in one transaction: when the invite cannot be used
-// (an error wrapping [ErrInvite]) or the login is taken ([ErrExists]),
+// (an [InviteError]) or the login is taken ([ErrExists]),
 // nothing is recorded.
 func (s *Store) SignUp(ctx context.Context, code string, a Account) (Account, Cohort, error) {
 	var in Invite
@@ -411,10 +415,10 @@ func (s *Store) JoinCohort(ctx context.Context, code string, u User) (Cohort, er
 			return err
 		}
 		if in.Role == RoleInstructor && u.Role == RoleLearner {
-			return fmt.Errorf("%w: it is for instructors, and this account is a learner's", ErrInvite)
+			return inviteError("it is for instructors, and this account is a learner's")
 		}
 		if in.Role == RoleLearner && u.Role != RoleLearner {
-			return fmt.Errorf("%w: it is for learners, and this account is an %s's (ask for an instructor's invite)", ErrInvite, u.Role)
+			return inviteError("it is for learners, and this account is an %s's (ask for an instructor's invite)", u.Role)
 		}
 		return join(ctx, tx, in, u.ID)
 	})
