@@ -46,7 +46,7 @@ func newTabs(t *testing.T, timeout time.Duration) func(name string) *tab {
 		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
 		// Tabs in the background keep their timers (the dashboard refreshes).
 		chromedp.Flag("disable-background-timer-throttling", true), chromedp.Flag("disable-renderer-backgrounding", true),
-		chromedp.WindowSize(1280, 860), chromedp.UserDataDir(t.TempDir()))
+		chromedp.WindowSize(1280, 860), chromedp.UserDataDir(testenv.BrowserProfile(t)))
 	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
 	t.Cleanup(acancel)
 	// chromedp does not know the event a modal <dialog> sends; say nothing of it.

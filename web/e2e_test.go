@@ -58,7 +58,7 @@ func TestBrowserEndToEnd(t *testing.T) {
 		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
 		chromedp.Flag("headless", true), chromedp.Flag("disable-background-networking", true),
 		chromedp.Flag("disable-component-update", true), chromedp.Flag("disable-sync", true),
-		chromedp.WindowSize(1280, 800), chromedp.UserDataDir(t.TempDir()))
+		chromedp.WindowSize(1280, 800), chromedp.UserDataDir(testenv.BrowserProfile(t)))
 	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
 	defer acancel()
 	bctx, bcancel := chromedp.NewContext(actx)
@@ -276,7 +276,7 @@ func TestBrowserLogin(t *testing.T) {
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
 		chromedp.Flag("headless", true), chromedp.Flag("disable-background-networking", true),
-		chromedp.WindowSize(1280, 800), chromedp.UserDataDir(t.TempDir()))
+		chromedp.WindowSize(1280, 800), chromedp.UserDataDir(testenv.BrowserProfile(t)))
 	actx, acancel := chromedp.NewExecAllocator(ctx, opts...)
 	defer acancel()
 	bctx, bcancel := chromedp.NewContext(actx)

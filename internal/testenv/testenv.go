@@ -57,3 +57,26 @@ func NeedChromium(t testing.TB) string {
 	t.Skipf("no browser at %s; apt-get install chromium, or set BACKLAB_REQUIRE_BROWSER=1 to make this a failure", path)
 	return ""
 }
+
+// BrowserProfile returns an empty folder for a browser's profile, removed
+// when t ends. Chromium's helper processes may still write to it for a
+// moment after the browser was stopped, so the removal retries for a few
+// seconds instead of failing t the way t.TempDir's cleanup would.
+func BrowserProfile(t testing.TB) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "backlab-browser-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		var err error
+		for range 50 {
+			if err = os.RemoveAll(dir); err == nil {
+				return
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		t.Logf("browser profile %s left behind: %v", dir, err)
+	})
+	return dir
+}
