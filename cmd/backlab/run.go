@@ -40,11 +40,12 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, logger
 		return err
 	}
 	fmt.Fprintf(stdout, "\n%s\n%s\n\n%s\n", l.Title, strings.Repeat("=", len([]rune(l.Title))), l.Summary)
-	e, err := openEngine(ctx, stderr, logger, prefixed(stdout, "   image | "))
+	e, err := openEngine(ctx, logger, prefixed(stdout, "   image | "))
 	if err != nil {
 		return err
 	}
 	defer e.Close()
+	e.reapOrphans(ctx, stderr, logger)
 	fmt.Fprintln(stdout, "\nstarting your sandbox (images are built first if missing)…")
 	s, err := e.runner(logger).Start(ctx, l, labrun.NewSessionID("r-"), labrun.NewPrinter(stdout).Event)
 	if err != nil {
