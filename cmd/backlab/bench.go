@@ -41,11 +41,12 @@ func cmdBenchSandbox(ctx context.Context, args []string, stdout, stderr io.Write
 	if err != nil {
 		return err
 	}
-	e, err := openEngine(ctx, stderr, logger, io.Discard)
+	e, err := openEngine(ctx, logger, io.Discard)
 	if err != nil {
 		return err
 	}
 	defer e.Close()
+	e.reapOrphans(ctx, stderr, logger)
 	set, err := e.builder.Lab(ctx, l, true)
 	if err != nil {
 		return err

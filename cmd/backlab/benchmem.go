@@ -39,11 +39,12 @@ func cmdBenchMemory(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err != nil {
 		return err
 	}
-	e, err := openEngine(ctx, stderr, logger, io.Discard)
+	e, err := openEngine(ctx, logger, io.Discard)
 	if err != nil {
 		return err
 	}
 	defer e.Close()
+	e.reapOrphans(ctx, stderr, logger)
 	r := e.runner(logger)
 	var sessions []*labrun.Session
 	defer func() {

@@ -146,10 +146,11 @@ type engine struct {
 	docker  *client.Client
 	driver  *docker.Driver
 	builder *images.Builder
-	reaped  int // sandboxes the start-up reap removed
 }
 
-func openEngine(ctx context.Context, stderr io.Writer, logger *slog.Logger, progress io.Writer) (*engine, error) {
+// openEngine connects to the engine; it changes nothing there (commands
+// that start sandboxes call [engine.reapOrphans] first).
+func openEngine(ctx context.Context, logger *slog.Logger, progress io.Writer) (*engine, error) {
 	cli, err := client.New(client.FromEnv)
 	if err != nil {
 		return nil, fmt.Errorf("docker client: %w", err)
@@ -159,15 +160,21 @@ func openEngine(ctx context.Context, stderr io.Writer, logger *slog.Logger, prog
 		cli.Close()
 		return nil, err
 	}
-	// Remove what earlier processes of this host left behind.
-	reaped, err := d.Reap(ctx, func(info runner.SandboxInfo) bool { return !labrun.Orphan(info) })
+	b := &images.Builder{Docker: cli, Log: logger, Progress: progress}
+	return &engine{docker: cli, driver: d, builder: b}, nil
+}
+
+// reapOrphans removes the sandboxes that processes of this host left
+// behind when they died, says so on stderr and returns how many it
+// removed. A failure is logged, not returned: the command goes on.
+func (e *engine) reapOrphans(ctx context.Context, stderr io.Writer, logger *slog.Logger) int {
+	reaped, err := e.driver.Reap(ctx, func(info runner.SandboxInfo) bool { return !labrun.Orphan(info) })
 	if err != nil {
 		logger.Warn("reap orphaned sandboxes", "err", err)
 	} else if len(reaped) > 0 {
 		fmt.Fprintf(stderr, "removed %d sandboxes left by processes that died\n", len(reaped))
 	}
-	b := &images.Builder{Docker: cli, Log: logger, Progress: progress}
-	return &engine{docker: cli, driver: d, builder: b, reaped: len(reaped)}, nil
+	return len(reaped)
 }
 
 func (e *engine) Close() {
@@ -208,7 +215,7 @@ func cmdImagesBuild(ctx context.Context, args []string, stdout, stderr io.Writer
 	if *quiet {
 		progress = io.Discard
 	}
-	e, err := openEngine(ctx, stderr, logger, progress)
+	e, err := openEngine(ctx, logger, progress)
 	if err != nil {
 		return err
 	}
@@ -275,11 +282,12 @@ func cmdLabTest(ctx context.Context, args []string, stdout, stderr io.Writer, lo
 	if *solution != "" && len(labs) != 1 {
 		return errors.New("--solution tests one lab at a time")
 	}
-	e, err := openEngine(ctx, stderr, logger, io.Discard)
+	e, err := openEngine(ctx, logger, io.Discard)
 	if err != nil {
 		return err
 	}
 	defer e.Close()
+	e.reapOrphans(ctx, stderr, logger)
 	r := e.runner(logger)
 	var reports []labrun.PhaseReport
 	var names []string
@@ -329,11 +337,12 @@ func cmdReap(ctx context.Context, args []string, stdout, stderr io.Writer, logge
 	if _, err := parseInterleaved(fs, args); err != nil {
 		return err
 	}
-	e, err := openEngine(ctx, stderr, logger, io.Discard)
+	e, err := openEngine(ctx, logger, io.Discard)
 	if err != nil {
 		return err
 	}
 	defer e.Close()
+	e.reapOrphans(ctx, stderr, logger)
 	fmt.Fprintln(stdout, "done")
 	return nil
 }

@@ -162,11 +162,12 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if requireLogin && accounts[store.RoleAdmin] == 0 {
 		return fmt.Errorf("logins are required (--addr %s, --login %s) but no admin account exists: create one with `backlab admin create --login NAME --db %s`, then start backlab again", cfg.addr, cfg.login, redactDSN(cfg.db))
 	}
-	e, err := openEngine(ctx, stderr, logger, io.Discard)
+	e, err := openEngine(ctx, logger, io.Discard)
 	if err != nil {
 		return fmt.Errorf("%w\nbacklab needs a Docker engine: run `sudo bash scripts/engine.sh`, then start backlab again", err)
 	}
 	defer e.Close()
+	reaped := e.reapOrphans(ctx, stderr, logger)
 
 	// One image build at a time: the first start of a lab waits for the
 	// build of its images and shows the build's output.
@@ -182,7 +183,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	mctx, stopManager := context.WithCancel(context.WithoutCancel(ctx))
 	var m *session.Manager
 	mt := metrics.New(func() map[string]int { return m.Counts() })
-	mt.Reaped(e.reaped)
+	mt.Reaped(reaped)
 	diskFree := engineDiskFree(ctx, e.docker)
 	if cfg.limits.MinFreeDisk > 0 {
 		if _, err := diskFree(); err != nil {
