@@ -181,7 +181,7 @@ func (e *engine) runner(logger *slog.Logger) *labrun.Runner {
 		Driver:   e.driver,
 		Instance: labrun.InstanceID(),
 		Log:      logger,
-		Images: func(ctx context.Context, l *lab.Lab) (images.Set, error) {
+		Images: func(ctx context.Context, l *lab.Lab) (runner.ImageSet, error) {
 			return e.builder.Lab(ctx, l, true)
 		},
 	}

@@ -25,6 +25,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/backlab/backlab/internal/lab"
+	"github.com/backlab/backlab/runner"
 )
 
 // Image references every lab image depends on.
@@ -85,17 +86,6 @@ func CABundle(flag string) string {
 	}
 	return ""
 }
-
-// Set names the images of one lab.
-type Set struct {
-	// Services maps a service name to its image reference.
-	Services map[string]string
-	// Checker is the checker's image reference.
-	Checker string
-}
-
-// ErrMissing reports an image that must be built first.
-var ErrMissing = errors.New("images: image missing")
 
 func (b *Builder) log() *slog.Logger {
 	if b.Log == nil {
@@ -263,9 +253,9 @@ func cleanRootfs(dir, mirror string) error {
 }
 
 // Lab returns the images of l, building the missing ones when build is
-// true; otherwise a missing image is an error wrapping [ErrMissing].
-func (b *Builder) Lab(ctx context.Context, l *lab.Lab, build bool) (Set, error) {
-	set := Set{Services: map[string]string{}}
+// true; otherwise a missing image is an error wrapping [runner.ErrImageMissing].
+func (b *Builder) Lab(ctx context.Context, l *lab.Lab, build bool) (runner.ImageSet, error) {
+	set := runner.ImageSet{Services: map[string]string{}}
 	var baseID string
 	if build {
 		id, err := b.EnsureBase(ctx)
@@ -276,7 +266,7 @@ func (b *Builder) Lab(ctx context.Context, l *lab.Lab, build bool) (Set, error) 
 	} else {
 		id, err := b.imageID(ctx, BaseRef)
 		if err != nil {
-			return set, fmt.Errorf("%w: %s (run 'backlab images build')", ErrMissing, BaseRef)
+			return set, fmt.Errorf("%w: %s (run 'backlab images build')", runner.ErrImageMissing, BaseRef)
 		}
 		baseID = id
 	}
@@ -323,7 +313,7 @@ func (b *Builder) context(ctx context.Context, l *lab.Lab, dir string, tools []s
 		return ref, nil
 	}
 	if !build {
-		return "", fmt.Errorf("%w: %s (run 'backlab images build')", ErrMissing, ref)
+		return "", fmt.Errorf("%w: %s (run 'backlab images build')", runner.ErrImageMissing, ref)
 	}
 	b.log().Info("building image", "image", ref, "context", dir)
 	ctxTar, err := tarFiles(files)
@@ -356,7 +346,7 @@ func (b *Builder) checker(ctx context.Context, l *lab.Lab, baseID string, build 
 		return ref, nil
 	}
 	if !build {
-		return "", fmt.Errorf("%w: %s (run 'backlab images build')", ErrMissing, ref)
+		return "", fmt.Errorf("%w: %s (run 'backlab images build')", runner.ErrImageMissing, ref)
 	}
 	ctxTar, err := tarFiles(files)
 	if err != nil {
@@ -417,7 +407,7 @@ func (b *Builder) imageID(ctx context.Context, ref string) (string, error) {
 	res, err := b.Docker.ImageInspect(ctx, ref)
 	if err != nil {
 		if cerrdefs.IsNotFound(err) {
-			return "", fmt.Errorf("%w: %s", ErrMissing, ref)
+			return "", fmt.Errorf("%w: %s", runner.ErrImageMissing, ref)
 		}
 		return "", fmt.Errorf("inspect image %s: %w", ref, err)
 	}

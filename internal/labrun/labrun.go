@@ -19,7 +19,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/backlab/backlab/internal/images"
 	"github.com/backlab/backlab/internal/lab"
 	"github.com/backlab/backlab/runner"
 )
@@ -32,7 +31,7 @@ const MaxCheckerOutput = 4 << 20
 const maxLine = 256 << 10
 
 // ImageResolver returns the images of a lab.
-type ImageResolver func(ctx context.Context, l *lab.Lab) (images.Set, error)
+type ImageResolver func(ctx context.Context, l *lab.Lab) (runner.ImageSet, error)
 
 // Runner starts lab sessions on a driver.
 type Runner struct {
@@ -63,7 +62,7 @@ func NewSessionID(prefix string) string {
 // Session is one running sandbox of a lab.
 type Session struct {
 	Lab     *lab.Lab
-	Images  images.Set
+	Images  runner.ImageSet
 	Sandbox runner.Sandbox
 	r       *Runner
 }

@@ -17,7 +17,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/backlab/backlab/internal/images"
 	"github.com/backlab/backlab/internal/lab"
 	"github.com/backlab/backlab/internal/labrun"
 	"github.com/backlab/backlab/internal/store"
@@ -35,7 +34,7 @@ var (
 
 // ImagesFunc resolves a lab's images, building missing ones and writing
 // the build's output to progress.
-type ImagesFunc func(ctx context.Context, l *lab.Lab, progress io.Writer) (images.Set, error)
+type ImagesFunc func(ctx context.Context, l *lab.Lab, progress io.Writer) (runner.ImageSet, error)
 
 // Config configures a [Manager].
 type Config struct {
@@ -434,7 +433,9 @@ func (s *Session) provision(ctx context.Context, gen int, prev chan struct{}) {
 	progress := &lineWriter{fn: func(line string) {
 		s.publish(Message{Event: runner.Event{Type: MsgImageProgress, Message: line}})
 	}}
-	r.Images = func(ctx context.Context, l *lab.Lab) (images.Set, error) { return s.m.cfg.Images(ctx, l, progress) }
+	r.Images = func(ctx context.Context, l *lab.Lab) (runner.ImageSet, error) {
+		return s.m.cfg.Images(ctx, l, progress)
+	}
 	start := time.Now()
 	ls, err := r.Start(ctx, s.Lab, s.ID, func(ev runner.Event) {
 		s.mu.Lock()
@@ -620,7 +621,7 @@ func Advice(err error) string {
 	switch {
 	case strings.Contains(msg, "Cannot connect to the Docker daemon") || strings.Contains(msg, "docker.sock") || strings.Contains(msg, "connection refused") && strings.Contains(msg, "docker"):
 		return "The server cannot reach the Docker engine. Start it (bash scripts/engine.sh as root), then press Retry."
-	case errors.Is(err, images.ErrMissing) || strings.Contains(msg, "build "):
+	case errors.Is(err, runner.ErrImageMissing) || strings.Contains(msg, "build "):
 		return "Building the lab's images failed. Run `backlab images build labs/` on the server to see why, then press Retry."
 	case errors.Is(err, context.DeadlineExceeded) || strings.Contains(msg, "not ready"):
 		return "A service of the sandbox did not become ready in time. Press Retry; if it happens again, tell your instructor (the server log has the service's last lines)."

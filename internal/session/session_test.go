@@ -52,7 +52,7 @@ func newEnv(t *testing.T, idle, warn time.Duration) *env {
 	b := &images.Builder{Docker: cli}
 	m := session.New(ctx, session.Config{
 		Runner: labrun.Runner{Driver: d, Instance: inst},
-		Images: func(ctx context.Context, l *lab.Lab, progress io.Writer) (images.Set, error) {
+		Images: func(ctx context.Context, l *lab.Lab, progress io.Writer) (runner.ImageSet, error) {
 			e.built++
 			bb := *b
 			bb.Progress = progress
