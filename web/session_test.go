@@ -12,13 +12,13 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/moby/moby/client"
 
-	"github.com/backlab/backlab/internal/images"
 	"github.com/backlab/backlab/internal/lab"
 	"github.com/backlab/backlab/internal/labrun"
 	"github.com/backlab/backlab/internal/session"
 	"github.com/backlab/backlab/internal/testenv"
 	"github.com/backlab/backlab/runner"
 	"github.com/backlab/backlab/runner/docker"
+	"github.com/backlab/backlab/runner/docker/images"
 )
 
 // newDockerServer is newServer with sandboxes on the real engine.

@@ -10,7 +10,6 @@ import (
 
 	"github.com/moby/moby/client"
 
-	"github.com/backlab/backlab/internal/images"
 	"github.com/backlab/backlab/internal/lab"
 	"github.com/backlab/backlab/internal/labrun"
 	"github.com/backlab/backlab/internal/session"
@@ -18,6 +17,7 @@ import (
 	"github.com/backlab/backlab/internal/testenv"
 	"github.com/backlab/backlab/runner"
 	"github.com/backlab/backlab/runner/docker"
+	"github.com/backlab/backlab/runner/docker/images"
 )
 
 type env struct {
