@@ -59,7 +59,7 @@ RUN go build -trimpath modernc.org/sqlite github.com/jackc/pgx/v5/stdlib github.
 # from the full module cache above (as a file proxy), so only what the
 # checkers and tools import (and the go.mod files of the module graph) is
 # kept. Then every checker and tool is compiled once exactly as backlab
-# compiles them (internal/images), which fills the build cache the image
+# compiles them (runner/docker/images), which fills the build cache the image
 # ships (without backlab's own build cache, which stays in this stage).
 COPY go.mod go.sum /opt/backlab/
 COPY runner /opt/backlab/runner

@@ -5,7 +5,10 @@
 //
 // # Engines
 //
-// The package imports no container engine. runner/docker implements [Driver]
+// The package imports no container engine, and neither do the packages
+// built on it (internal/labrun, internal/session, web; a test checks it).
+// A lab's images reach them as an [ImageSet], resolved by the engine's
+// image builder (runner/docker/images). runner/docker implements [Driver]
 // on a Docker engine; a Kubernetes driver can implement the same interface
 // (a namespace per session, one pod holding its services). Services address
 // each other by name, which both engines honour (network aliases in Docker,

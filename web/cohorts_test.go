@@ -11,21 +11,21 @@ import (
 	"time"
 
 	"github.com/backlab/backlab/internal/auth"
-	"github.com/backlab/backlab/internal/images"
 	"github.com/backlab/backlab/internal/lab"
 	"github.com/backlab/backlab/internal/labrun"
 	"github.com/backlab/backlab/internal/session"
 	"github.com/backlab/backlab/internal/store"
 	"github.com/backlab/backlab/internal/testenv"
+	"github.com/backlab/backlab/runner"
 )
 
 // authServer starts a server that requires logins, serving the labs
 // web-test and web-two, whose sandboxes never become ready.
 func authServer(t *testing.T) *testServer {
 	t.Helper()
-	stuck := func(ctx context.Context, _ *lab.Lab, _ io.Writer) (images.Set, error) {
+	stuck := func(ctx context.Context, _ *lab.Lab, _ io.Writer) (runner.ImageSet, error) {
 		<-ctx.Done()
-		return images.Set{}, ctx.Err()
+		return runner.ImageSet{}, ctx.Err()
 	}
 	two := testenv.ScaffoldLab(t, "web-two")
 	return newServerWith(t, labrun.Runner{}, stuck, testenv.ScaffoldLab(t, "web-test"), func(sc *session.Config, c *Config) {

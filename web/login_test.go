@@ -8,12 +8,12 @@ import (
 	"testing"
 
 	"github.com/backlab/backlab/internal/auth"
-	"github.com/backlab/backlab/internal/images"
 	"github.com/backlab/backlab/internal/lab"
 	"github.com/backlab/backlab/internal/labrun"
 	"github.com/backlab/backlab/internal/session"
 	"github.com/backlab/backlab/internal/store"
 	"github.com/backlab/backlab/internal/testenv"
+	"github.com/backlab/backlab/runner"
 )
 
 // as sends a request from one browser (client and CSRF token).
@@ -27,9 +27,9 @@ func (ts *testServer) as(t *testing.T, cl *http.Client, csrf, method, path, body
 }
 
 func TestLoginRequired(t *testing.T) {
-	stuck := func(ctx context.Context, _ *lab.Lab, _ io.Writer) (images.Set, error) {
+	stuck := func(ctx context.Context, _ *lab.Lab, _ io.Writer) (runner.ImageSet, error) {
 		<-ctx.Done()
-		return images.Set{}, ctx.Err()
+		return runner.ImageSet{}, ctx.Err()
 	}
 	var st *store.Store
 	ts := newServerWith(t, labrun.Runner{}, stuck, testenv.ScaffoldLab(t, "web-test"), func(_ *session.Config, c *Config) {

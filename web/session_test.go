@@ -12,12 +12,13 @@ import (
 	"github.com/gorilla/websocket"
 	"github.com/moby/moby/client"
 
-	"github.com/backlab/backlab/internal/images"
 	"github.com/backlab/backlab/internal/lab"
 	"github.com/backlab/backlab/internal/labrun"
 	"github.com/backlab/backlab/internal/session"
 	"github.com/backlab/backlab/internal/testenv"
+	"github.com/backlab/backlab/runner"
 	"github.com/backlab/backlab/runner/docker"
+	"github.com/backlab/backlab/runner/docker/images"
 )
 
 // newDockerServer is newServer with sandboxes on the real engine.
@@ -42,7 +43,7 @@ func newDockerServerWith(t testing.TB, l *lab.Lab, opts ...func(*session.Config,
 	}
 	t.Cleanup(func() { d.Close(); cli.Close() })
 	b := &images.Builder{Docker: cli}
-	imgs := func(ctx context.Context, l *lab.Lab, progress io.Writer) (images.Set, error) {
+	imgs := func(ctx context.Context, l *lab.Lab, progress io.Writer) (runner.ImageSet, error) {
 		bb := *b
 		bb.Progress = progress
 		return bb.Lab(ctx, l, true)

@@ -14,12 +14,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/backlab/backlab/internal/images"
 	"github.com/backlab/backlab/internal/lab"
 	"github.com/backlab/backlab/internal/labrun"
 	"github.com/backlab/backlab/internal/session"
 	"github.com/backlab/backlab/internal/store"
 	"github.com/backlab/backlab/internal/testenv"
+	"github.com/backlab/backlab/runner"
 )
 
 type testServer struct {
@@ -50,7 +50,9 @@ func newServerWith(t testing.TB, r labrun.Runner, imgs session.ImagesFunc, l *la
 	u, _ := st.EnsureUser(ctx, store.User{ID: "local", Name: "You", Role: store.RoleLearner})
 	st.EnsureUser(ctx, store.User{ID: "other", Name: "Someone else", Role: store.RoleLearner})
 	if imgs == nil {
-		imgs = func(context.Context, *lab.Lab, io.Writer) (images.Set, error) { return images.Set{}, images.ErrMissing }
+		imgs = func(context.Context, *lab.Lab, io.Writer) (runner.ImageSet, error) {
+			return runner.ImageSet{}, runner.ErrImageMissing
+		}
 	}
 	cfg := session.Config{Runner: r, Images: imgs, Store: st, Labs: []*lab.Lab{l}}
 	wcfg := Config{Store: st, User: u}
@@ -362,9 +364,9 @@ func TestReadyzSaysWhatIsDown(t *testing.T) {
 }
 
 func TestStartLimitsAnswerWithAdvice(t *testing.T) {
-	stuck := func(ctx context.Context, _ *lab.Lab, _ io.Writer) (images.Set, error) {
+	stuck := func(ctx context.Context, _ *lab.Lab, _ io.Writer) (runner.ImageSet, error) {
 		<-ctx.Done()
-		return images.Set{}, ctx.Err()
+		return runner.ImageSet{}, ctx.Err()
 	}
 	ts := newServerWith(t, labrun.Runner{}, stuck, testenv.ScaffoldLab(t, "web-test"), func(c *session.Config, _ *Config) {
 		c.Limits = session.Limits{Starts: 1, StartsWindow: time.Hour}

@@ -15,11 +15,11 @@ import (
 
 	"github.com/moby/moby/client"
 
-	"github.com/backlab/backlab/internal/images"
 	"github.com/backlab/backlab/internal/lab"
 	"github.com/backlab/backlab/internal/labrun"
 	"github.com/backlab/backlab/runner"
 	"github.com/backlab/backlab/runner/docker"
+	"github.com/backlab/backlab/runner/docker/images"
 )
 
 // labDirs expands paths into lab folders: a folder with lab.yaml is a lab,
@@ -188,7 +188,7 @@ func (e *engine) runner(logger *slog.Logger) *labrun.Runner {
 		Driver:   e.driver,
 		Instance: labrun.InstanceID(),
 		Log:      logger,
-		Images: func(ctx context.Context, l *lab.Lab) (images.Set, error) {
+		Images: func(ctx context.Context, l *lab.Lab) (runner.ImageSet, error) {
 			return e.builder.Lab(ctx, l, true)
 		},
 	}

@@ -19,11 +19,11 @@ import (
 
 	"github.com/moby/moby/client"
 
-	"github.com/backlab/backlab/internal/images"
 	"github.com/backlab/backlab/internal/lab"
 	"github.com/backlab/backlab/internal/metrics"
 	"github.com/backlab/backlab/internal/session"
 	"github.com/backlab/backlab/internal/store"
+	"github.com/backlab/backlab/runner"
 	"github.com/backlab/backlab/web"
 )
 
@@ -172,7 +172,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	// One image build at a time: the first start of a lab waits for the
 	// build of its images and shows the build's output.
 	var buildMu sync.Mutex
-	imagesFor := func(ctx context.Context, l *lab.Lab, progress io.Writer) (images.Set, error) {
+	imagesFor := func(ctx context.Context, l *lab.Lab, progress io.Writer) (runner.ImageSet, error) {
 		buildMu.Lock()
 		defer buildMu.Unlock()
 		b := *e.builder

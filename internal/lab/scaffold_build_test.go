@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/backlab/backlab/internal/images"
 	"github.com/backlab/backlab/internal/lab"
 	"github.com/backlab/backlab/internal/testenv"
+	"github.com/backlab/backlab/runner/docker/images"
 )
 
 // TestScaffoldIsAValidLab scaffolds a lab, loads it with no problems and

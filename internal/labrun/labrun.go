@@ -8,13 +8,12 @@ import (
 	"log/slog"
 	"time"
 
-	"github.com/backlab/backlab/internal/images"
 	"github.com/backlab/backlab/internal/lab"
 	"github.com/backlab/backlab/runner"
 )
 
 // ImageResolver returns the images of a lab.
-type ImageResolver func(ctx context.Context, l *lab.Lab) (images.Set, error)
+type ImageResolver func(ctx context.Context, l *lab.Lab) (runner.ImageSet, error)
 
 // Runner starts lab sessions on a driver.
 type Runner struct {
@@ -45,7 +44,7 @@ func NewSessionID(prefix string) string {
 // Session is one running sandbox of a lab.
 type Session struct {
 	Lab     *lab.Lab
-	Images  images.Set
+	Images  runner.ImageSet
 	Sandbox runner.Sandbox
 	r       *Runner
 }

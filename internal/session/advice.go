@@ -5,7 +5,7 @@ import (
 	"errors"
 	"strings"
 
-	"github.com/backlab/backlab/internal/images"
+	"github.com/backlab/backlab/runner"
 )
 
 // plainError turns a start error into words for the page.
@@ -19,7 +19,7 @@ func Advice(err error) string {
 	switch {
 	case strings.Contains(msg, "Cannot connect to the Docker daemon") || strings.Contains(msg, "docker.sock") || strings.Contains(msg, "connection refused") && strings.Contains(msg, "docker"):
 		return "The server cannot reach the Docker engine. Start it (bash scripts/engine.sh as root), then press Retry."
-	case errors.Is(err, images.ErrMissing) || strings.Contains(msg, "build "):
+	case errors.Is(err, runner.ErrImageMissing) || strings.Contains(msg, "build "):
 		return "Building the lab's images failed. Run `backlab images build labs/` on the server to see why, then press Retry."
 	case errors.Is(err, context.DeadlineExceeded) || strings.Contains(msg, "not ready"):
 		return "A service of the sandbox did not become ready in time. Press Retry; if it happens again, tell your instructor (the server log has the service's last lines)."

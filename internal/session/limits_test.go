@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/backlab/backlab/internal/images"
 	"github.com/backlab/backlab/internal/lab"
 	"github.com/backlab/backlab/internal/store"
+	"github.com/backlab/backlab/runner"
 )
 
 // stuckManager is a manager whose sandboxes never finish starting, so
@@ -33,9 +33,9 @@ func stuckManager(t *testing.T, lim Limits, diskFree func() (int64, error)) *Man
 	}
 	return New(ctx, Config{
 		Store: st, Labs: labs, Limits: lim, DiskFree: diskFree,
-		Images: func(ctx context.Context, _ *lab.Lab, _ io.Writer) (images.Set, error) {
+		Images: func(ctx context.Context, _ *lab.Lab, _ io.Writer) (runner.ImageSet, error) {
 			<-ctx.Done()
-			return images.Set{}, ctx.Err()
+			return runner.ImageSet{}, ctx.Err()
 		},
 	})
 }

@@ -10,10 +10,10 @@ import (
 	"sync"
 	"time"
 
-	"github.com/backlab/backlab/internal/images"
 	"github.com/backlab/backlab/internal/lab"
 	"github.com/backlab/backlab/internal/labrun"
 	"github.com/backlab/backlab/internal/store"
+	"github.com/backlab/backlab/runner"
 )
 
 // Errors the manager returns.
@@ -27,7 +27,7 @@ var (
 
 // ImagesFunc resolves a lab's images, building missing ones and writing
 // the build's output to progress.
-type ImagesFunc func(ctx context.Context, l *lab.Lab, progress io.Writer) (images.Set, error)
+type ImagesFunc func(ctx context.Context, l *lab.Lab, progress io.Writer) (runner.ImageSet, error)
 
 // Config configures a [Manager].
 type Config struct {

@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/backlab/backlab/internal/images"
 	"github.com/backlab/backlab/internal/lab"
 	"github.com/backlab/backlab/internal/labrun"
 	"github.com/backlab/backlab/internal/store"
@@ -144,7 +143,9 @@ func (s *Session) provision(ctx context.Context, gen int, prev chan struct{}) {
 	progress := &lineWriter{fn: func(line string) {
 		s.publish(Message{Event: runner.Event{Type: MsgImageProgress, Message: line}})
 	}}
-	r.Images = func(ctx context.Context, l *lab.Lab) (images.Set, error) { return s.m.cfg.Images(ctx, l, progress) }
+	r.Images = func(ctx context.Context, l *lab.Lab) (runner.ImageSet, error) {
+		return s.m.cfg.Images(ctx, l, progress)
+	}
 	start := time.Now()
 	ls, err := r.Start(ctx, s.Lab, s.ID, func(ev runner.Event) {
 		s.mu.Lock()

@@ -10,7 +10,6 @@ import (
 
 	"github.com/moby/moby/client"
 
-	"github.com/backlab/backlab/internal/images"
 	"github.com/backlab/backlab/internal/lab"
 	"github.com/backlab/backlab/internal/labrun"
 	"github.com/backlab/backlab/internal/session"
@@ -18,6 +17,7 @@ import (
 	"github.com/backlab/backlab/internal/testenv"
 	"github.com/backlab/backlab/runner"
 	"github.com/backlab/backlab/runner/docker"
+	"github.com/backlab/backlab/runner/docker/images"
 )
 
 type env struct {
@@ -52,7 +52,7 @@ func newEnv(t *testing.T, idle, warn time.Duration) *env {
 	b := &images.Builder{Docker: cli}
 	m := session.New(ctx, session.Config{
 		Runner: labrun.Runner{Driver: d, Instance: inst},
-		Images: func(ctx context.Context, l *lab.Lab, progress io.Writer) (images.Set, error) {
+		Images: func(ctx context.Context, l *lab.Lab, progress io.Writer) (runner.ImageSet, error) {
 			e.built++
 			bb := *b
 			bb.Progress = progress

@@ -1,4 +1,7 @@
-// Package images builds the container images labs run on.
+// Package images builds the container images labs run on, on a Docker
+// engine. [Builder.Lab] resolves a lab's images to a [runner.ImageSet]
+// (the domain's name for them); an image that is not built yet, when
+// building is not asked for, is an error wrapping [runner.ErrImageMissing].
 //
 // Every image derives from one base, [BaseRef], which is built from
 // [DebianRef] plus CA certificates (and an optional extra CA bundle for
