@@ -19,11 +19,11 @@ import (
 // Apply copies a solution folder onto the workspace: files/ is overlaid on
 // the workspace's working directory, then apply.sh (if any) runs there as
 // the workspace user. The script's output goes to out.
-func (s *Session) Apply(ctx context.Context, dir string, out io.Writer) error {
-	ws := s.Lab.Workspace
+func (run *Run) Apply(ctx context.Context, dir string, out io.Writer) error {
+	ws := run.Lab.Workspace
 	filesDir := filepath.Join(dir, "files")
 	if info, err := os.Stat(filesDir); err == nil && info.IsDir() {
-		uid, gid, err := s.workspaceIDs(ctx)
+		uid, gid, err := run.workspaceIDs(ctx)
 		if err != nil {
 			return err
 		}
@@ -31,7 +31,7 @@ func (s *Session) Apply(ctx context.Context, dir string, out io.Writer) error {
 		if err != nil {
 			return fmt.Errorf("apply solution %s: %w", dir, err)
 		}
-		if err := s.Sandbox.CopyTo(ctx, ws.Service, ws.WorkDir, tarball); err != nil {
+		if err := run.Sandbox.CopyTo(ctx, ws.Service, ws.WorkDir, tarball); err != nil {
 			return fmt.Errorf("apply solution %s: copy files: %w", dir, err)
 		}
 	}
@@ -42,7 +42,7 @@ func (s *Session) Apply(ctx context.Context, dir string, out io.Writer) error {
 	if err != nil {
 		return fmt.Errorf("apply solution %s: %w", dir, err)
 	}
-	res, err := s.Sandbox.Exec(ctx, ws.Service, runner.ExecOptions{
+	res, err := run.Sandbox.Exec(ctx, ws.Service, runner.ExecOptions{
 		Cmd: []string{"bash", "-euo", "pipefail", "-s"}, User: ws.User, WorkDir: ws.WorkDir,
 		Stdin: bytes.NewReader(script),
 	})
@@ -60,9 +60,9 @@ func (s *Session) Apply(ctx context.Context, dir string, out io.Writer) error {
 }
 
 // workspaceIDs returns the numeric uid and gid of the workspace user.
-func (s *Session) workspaceIDs(ctx context.Context) (int, int, error) {
-	ws := s.Lab.Workspace
-	res, err := s.Sandbox.Exec(ctx, ws.Service, runner.ExecOptions{Cmd: []string{"sh", "-c", "id -u; id -g"}, User: ws.User})
+func (run *Run) workspaceIDs(ctx context.Context) (int, int, error) {
+	ws := run.Lab.Workspace
+	res, err := run.Sandbox.Exec(ctx, ws.Service, runner.ExecOptions{Cmd: []string{"sh", "-c", "id -u; id -g"}, User: ws.User})
 	if err != nil {
 		return 0, 0, fmt.Errorf("find workspace user: %w", err)
 	}

@@ -67,12 +67,12 @@ func (r Result) Failed() []string {
 // when not nil, receives every event as it happens. The returned error is
 // non-nil only when the check could not be run at all (the engine broke);
 // a checker that misbehaves yields a Result with outcome error or timeout.
-func (s *Session) Check(ctx context.Context, emit func(runner.Event)) (Result, error) {
+func (run *Run) Check(ctx context.Context, emit func(runner.Event)) (Result, error) {
 	if emit == nil {
 		emit = func(runner.Event) {}
 	}
 	start := time.Now()
-	j := newJudge(s.Lab)
+	j := newJudge(run.Lab)
 	send := func(ev runner.Event) {
 		if ev.Time.IsZero() {
 			ev.Time = time.Now().UTC()
@@ -86,16 +86,16 @@ func (s *Session) Check(ctx context.Context, emit func(runner.Event)) (Result, e
 	}
 	send(runner.Event{Type: runner.EventCheckStarted})
 
-	for _, svc := range s.Lab.Checker.Restart {
+	for _, svc := range run.Lab.Checker.Restart {
 		send(runner.Event{Type: runner.EventLog, Message: "restarting " + svc + " from your saved files"})
-		if err := s.Sandbox.Restart(ctx, svc); err != nil {
+		if err := run.Sandbox.Restart(ctx, svc); err != nil {
 			if ctx.Err() != nil {
 				return Result{}, ctx.Err()
 			}
 			// The learner's service did not come back: their work fails,
 			// the checker is not to blame.
 			msg := fmt.Sprintf("not checked: service %s did not start after restart: %v", svc, err)
-			for _, st := range s.Lab.Checker.Steps {
+			for _, st := range run.Lab.Checker.Steps {
 				ev := runner.Event{Type: runner.EventStepFailed, Step: st.ID, Title: st.Title, Message: msg,
 					Hint: "Look at why " + svc + " failed to start (the log above), fix it, save, and check again."}
 				j.observe(ev)
@@ -107,29 +107,29 @@ func (s *Session) Check(ctx context.Context, emit func(runner.Event)) (Result, e
 		}
 	}
 
-	timeout := s.Lab.CheckerTimeout()
+	timeout := run.Lab.CheckerTimeout()
 	runCtx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	mounts := make([]runner.Mount, 0, len(s.Lab.Checker.Mounts))
-	for _, m := range s.Lab.Checker.Mounts {
+	mounts := make([]runner.Mount, 0, len(run.Lab.Checker.Mounts))
+	for _, m := range run.Lab.Checker.Mounts {
 		mounts = append(mounts, runner.Mount{Volume: m.Volume, Path: m.Path, ReadOnly: true})
 	}
 	env := map[string]string{}
-	for k, v := range s.Lab.Checker.Env {
+	for k, v := range run.Lab.Checker.Env {
 		env[k] = v
 	}
-	env["BACKLAB_LAB"] = s.Lab.ID
-	env["BACKLAB_SESSION"] = s.Sandbox.ID()
+	env["BACKLAB_LAB"] = run.Lab.ID
+	env["BACKLAB_SESSION"] = run.Sandbox.ID()
 	env["BACKLAB_TIMEOUT"] = timeout.String()
-	job, err := s.Sandbox.RunJob(runCtx, runner.JobSpec{
-		Name: "checker-" + strconv.FormatInt(time.Now().UnixNano()%1e9, 36), Image: s.Images.Checker,
+	job, err := run.Sandbox.RunJob(runCtx, runner.JobSpec{
+		Name: "checker-" + strconv.FormatInt(time.Now().UnixNano()%1e9, 36), Image: run.Images.Checker,
 		Env: env, Mounts: mounts,
 	})
 	if err != nil {
 		if ctx.Err() != nil {
 			return Result{}, ctx.Err()
 		}
-		return Result{}, fmt.Errorf("run checker of %s: %w", s.Lab.ID, err)
+		return Result{}, fmt.Errorf("run checker of %s: %w", run.Lab.ID, err)
 	}
 	defer func() {
 		closeCtx, c := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -161,7 +161,7 @@ func (s *Session) Check(ctx context.Context, emit func(runner.Event)) (Result, e
 			res.Error = fmt.Sprintf("the checker ran longer than its timeout of %s and was stopped", timeout)
 			return finish(res)
 		}
-		return Result{}, fmt.Errorf("wait for checker of %s: %w", s.Lab.ID, err)
+		return Result{}, fmt.Errorf("wait for checker of %s: %w", run.Lab.ID, err)
 	}
 	res := j.result(code)
 	if rerr != nil {

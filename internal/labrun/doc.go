@@ -4,7 +4,7 @@
 //
 // # Check runs
 //
-// [Session.Check] restarts the services the lab names (so that what is
+// [Run.Check] restarts the services the lab names (so that what is
 // checked is what the learner saved), then runs the checker image as a job
 // inside the sandbox network and reads its JSON lines as they come. The run
 // is bounded by the lab's checker timeout and by [MaxCheckerOutput]. Its

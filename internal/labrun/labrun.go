@@ -41,8 +41,10 @@ func NewSessionID(prefix string) string {
 	return prefix + hex.EncodeToString(b[:])
 }
 
-// Session is one running sandbox of a lab.
-type Session struct {
+// Run is one run of a lab's sandbox: the sandbox started from the lab's
+// spec with its resolved images, from Start until Stop. (A learner's session in
+// the server, package session, holds one; the store records sessions apart.)
+type Run struct {
 	Lab     *lab.Lab
 	Images  runner.ImageSet
 	Sandbox runner.Sandbox
@@ -51,7 +53,7 @@ type Session struct {
 
 // Start resolves the lab's images and starts its sandbox. progress, when
 // not nil, receives provisioning events. On error nothing is left running.
-func (r *Runner) Start(ctx context.Context, l *lab.Lab, sessionID string, progress func(runner.Event)) (*Session, error) {
+func (r *Runner) Start(ctx context.Context, l *lab.Lab, sessionID string, progress func(runner.Event)) (*Run, error) {
 	set, err := r.Images(ctx, l)
 	if err != nil {
 		return nil, err
@@ -68,22 +70,22 @@ func (r *Runner) Start(ctx context.Context, l *lab.Lab, sessionID string, progre
 		return nil, fmt.Errorf("start lab %s: %w", l.ID, err)
 	}
 	r.log().Info("sandbox ready", "lab", l.ID, "session", sessionID, "duration", time.Since(start).Round(time.Millisecond))
-	return &Session{Lab: l, Images: set, Sandbox: sb, r: r}, nil
+	return &Run{Lab: l, Images: set, Sandbox: sb, r: r}, nil
 }
 
 // Stop removes the session's sandbox.
-func (s *Session) Stop(ctx context.Context) error {
-	return s.Sandbox.Stop(ctx)
+func (run *Run) Stop(ctx context.Context) error {
+	return run.Sandbox.Stop(ctx)
 }
 
 // Shell attaches the learner's shell in the workspace.
-func (s *Session) Shell(ctx context.Context, size runner.TermSize) (runner.Terminal, error) {
-	ws := s.Lab.Workspace
+func (run *Run) Shell(ctx context.Context, size runner.TermSize) (runner.Terminal, error) {
+	ws := run.Lab.Workspace
 	cmd := ws.Shell
 	if len(cmd) == 0 {
 		cmd = []string{"bash", "-l"}
 	}
-	return s.Sandbox.Attach(ctx, ws.Service, runner.TTYOptions{
+	return run.Sandbox.Attach(ctx, ws.Service, runner.TTYOptions{
 		Cmd: cmd, User: ws.User, WorkDir: ws.WorkDir, Size: size,
 		Env: map[string]string{"TERM": "xterm-256color"},
 	})

@@ -38,7 +38,7 @@ type Session struct {
 	errMsg   string
 	advice   string
 	services []ServiceState
-	sess     *labrun.Session
+	run      *labrun.Run
 	gen      int                // bumps on every start and stop
 	ctx      context.Context    // lives as long as the current sandbox
 	cancel   context.CancelFunc // ends ctx: the start and checks
@@ -183,7 +183,7 @@ func (s *Session) provision(ctx context.Context, gen int, prev chan struct{}) {
 	}
 	s.m.cfg.Observer.Provisioned(s.Lab.ID, store.StateReady, time.Since(start))
 	s.m.log.Info("session ready", "session", s.ID, "lab", s.Lab.ID, "duration", time.Since(start).Round(time.Millisecond))
-	s.sess = ls
+	s.run = ls
 	s.expires = time.Now().Add(s.m.cfg.IdleTimeout)
 	s.setStateLocked(store.StateReady, "", "")
 }
@@ -212,8 +212,8 @@ func (s *Session) Stop(state, reason string) {
 	done := make(chan struct{})
 	prev := s.stopping
 	s.stopping = done
-	old := s.sess
-	s.sess = nil
+	old := s.run
+	s.run = nil
 	go func() {
 		if prev != nil {
 			<-prev
@@ -235,7 +235,7 @@ func (s *Session) waitStopped() {
 }
 
 // remove stops a sandbox and closes done when it is gone.
-func (s *Session) remove(ls *labrun.Session, done chan struct{}) {
+func (s *Session) remove(ls *labrun.Run, done chan struct{}) {
 	if done != nil {
 		defer close(done)
 	}
@@ -287,11 +287,11 @@ func (s *Session) idle(now time.Time) {
 }
 
 // Sandbox returns the running sandbox, or ErrNotRunning.
-func (s *Session) Sandbox() (*labrun.Session, error) {
+func (s *Session) Sandbox() (*labrun.Run, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.state != store.StateReady || s.sess == nil {
+	if s.state != store.StateReady || s.run == nil {
 		return nil, ErrNotRunning
 	}
-	return s.sess, nil
+	return s.run, nil
 }

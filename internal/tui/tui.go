@@ -36,7 +36,7 @@ func Title(w io.Writer, l *lab.Lab) {
 // ends or ctx ends. It reads keys from tty (switched to raw mode while the
 // shell has it, when it is a terminal) and writes to out. The caller stops
 // the sandbox.
-func Run(ctx context.Context, s *labrun.Session, tty *os.File, out io.Writer) error {
+func Run(ctx context.Context, s *labrun.Run, tty *os.File, out io.Writer) error {
 	l := s.Lab
 	lr := &learner{s: s, l: l, tty: tty, in: newInput(tty), out: out, hints: map[string]int{}}
 	if intro, err := os.ReadFile(l.Path(l.Instructions)); err == nil {
@@ -47,7 +47,7 @@ func Run(ctx context.Context, s *labrun.Session, tty *os.File, out io.Writer) er
 
 // learner holds the state of one [Run].
 type learner struct {
-	s     *labrun.Session
+	s     *labrun.Run
 	l     *lab.Lab
 	tty   *os.File
 	in    *input
