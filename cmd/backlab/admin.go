@@ -13,7 +13,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/backlab/backlab/internal/auth"
-	"github.com/backlab/backlab/internal/labrun"
+	"github.com/backlab/backlab/internal/ids"
 	"github.com/backlab/backlab/internal/store"
 )
 
@@ -51,7 +51,7 @@ func cmdAdminCreate(ctx context.Context, args []string, stdout, stderr io.Writer
 		return err
 	}
 	defer st.Close()
-	err = st.CreateAccount(ctx, store.Account{User: store.User{ID: labrun.NewSessionID("u-"), Name: *name, Role: *role}, Login: l, PasswordHash: hash})
+	err = st.CreateAccount(ctx, store.Account{User: store.User{ID: ids.New(ids.User), Name: *name, Role: *role}, Login: l, PasswordHash: hash})
 	if errors.Is(err, store.ErrExists) {
 		return fmt.Errorf("an account with login %q exists already in %s; pick another login", l, redactDSN(*db))
 	}

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/backlab/backlab/internal/ids"
 	"github.com/backlab/backlab/internal/lab"
 	"github.com/backlab/backlab/internal/labrun"
 	"github.com/backlab/backlab/runner"
@@ -91,7 +92,7 @@ func percentiles(ds []time.Duration) (p50, p95 time.Duration) {
 // benchBacklab times Start plus a shell answering in the workspace.
 func benchBacklab(ctx context.Context, r *labrun.Runner, l *lab.Lab) (time.Duration, error) {
 	start := time.Now()
-	s, err := r.Start(ctx, l, labrun.NewSessionID("b-"), nil)
+	s, err := r.Start(ctx, l, ids.New(ids.Bench), nil)
 	if err != nil {
 		return 0, err
 	}

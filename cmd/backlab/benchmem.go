@@ -14,6 +14,7 @@ import (
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
+	"github.com/backlab/backlab/internal/ids"
 	"github.com/backlab/backlab/internal/lab"
 	"github.com/backlab/backlab/internal/labrun"
 	"github.com/backlab/backlab/runner"
@@ -46,14 +47,14 @@ func cmdBenchMemory(ctx context.Context, args []string, stdout, stderr io.Writer
 	defer e.Close()
 	e.reapOrphans(ctx, stderr, logger)
 	r := e.runner(logger)
-	var sessions []*labrun.Session
+	var sessions []*labrun.Run
 	defer func() {
 		for _, s := range sessions {
 			s.Stop(context.WithoutCancel(ctx))
 		}
 	}()
 	for i := range *n {
-		s, err := r.Start(ctx, l, labrun.NewSessionID("m-"), nil)
+		s, err := r.Start(ctx, l, ids.New(ids.Bench), nil)
 		if err != nil {
 			return fmt.Errorf("sandbox %d: %w", i+1, err)
 		}

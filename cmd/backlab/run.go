@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/backlab/backlab/internal/ids"
 	"github.com/backlab/backlab/internal/lab"
 	"github.com/backlab/backlab/internal/labrun"
 	"github.com/backlab/backlab/internal/tui"
@@ -41,7 +42,7 @@ func cmdRun(ctx context.Context, args []string, stdout, stderr io.Writer, logger
 	defer e.Close()
 	e.reapOrphans(ctx, stderr, logger)
 	fmt.Fprintln(stdout, "\nstarting your sandbox (images are built first if missing)…")
-	s, err := e.runner(logger).Start(ctx, l, labrun.NewSessionID("r-"), labrun.NewPrinter(stdout).Event)
+	s, err := e.runner(logger).Start(ctx, l, ids.New(ids.Run), labrun.NewPrinter(stdout).Event)
 	if err != nil {
 		return err
 	}

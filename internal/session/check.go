@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/backlab/backlab/internal/ids"
 	"github.com/backlab/backlab/internal/labrun"
 	"github.com/backlab/backlab/internal/store"
 	"github.com/backlab/backlab/runner"
@@ -36,7 +37,7 @@ func (s *Session) StartCheck(ctx context.Context) (string, error) {
 	runCtx := s.ctx
 	s.mu.Unlock()
 
-	runID := labrun.NewSessionID("c-")
+	runID := ids.New(ids.CheckRun)
 	st := s.m.cfg.Store
 	if err := st.StartCheckRun(ctx, store.CheckRun{ID: runID, SessionID: s.ID, UserID: s.UserID, LabID: s.Lab.ID, Started: time.Now()}); err != nil {
 		s.mu.Lock()

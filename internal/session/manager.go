@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/backlab/backlab/internal/ids"
 	"github.com/backlab/backlab/internal/lab"
 	"github.com/backlab/backlab/internal/labrun"
 	"github.com/backlab/backlab/internal/store"
@@ -226,7 +227,7 @@ func (m *Manager) Open(ctx context.Context, userID, labID string) (s *Session, c
 	}
 	m.starts[userID] = append(m.starts[userID], now)
 	s = &Session{
-		ID: labrun.NewSessionID("s-"), UserID: userID, Lab: l, Created: now, m: m,
+		ID: ids.New(ids.Session), UserID: userID, Lab: l, Created: now, m: m,
 		terms: map[string]*Terminal{}, subs: map[chan Message]struct{}{},
 	}
 	if err := m.cfg.Store.CreateSession(ctx, store.Session{ID: s.ID, UserID: userID, LabID: labID, State: store.StateStarting, Created: now}); err != nil {
