@@ -122,9 +122,9 @@ func (w *recordingWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 }
 
 // TestCheckResponse shows that the check fails on what typed responses
-// could silently get wrong.
+// could silently get wrong: a null for a list, a field dropped or added.
 func TestCheckResponse(t *testing.T) {
-	session := `{"id":"s1","lab":"web-test","state":"ready","created_at":"2026-01-02T03:04:05Z","expires_at":"2026-01-02T04:04:05Z",` +
+	session := `{"id":"s1","lab":"web-test","state":"ready","services":[],"created_at":"2026-01-02T03:04:05Z","expires_at":"2026-01-02T04:04:05Z",` +
 		`"idle_timeout_seconds":900,"terminals":[],"checking":false,"hints":{},"last_check":null}`
 	for _, tc := range []struct {
 		name, method, path string
@@ -136,6 +136,8 @@ func TestCheckResponse(t *testing.T) {
 		{"null for an array", "GET", "/api/labs", 200, "application/json", `null`, "doesn't match schema"},
 		{"null for a nested array", "GET", "/api/sessions/s1", 200, "application/json", strings.Replace(session, `"terminals":[]`, `"terminals":null`, 1), "terminals"},
 		{"a session", "GET", "/api/sessions/s1", 200, "application/json", session, ""},
+		{"a field left out", "GET", "/api/me", 200, "application/json", `{"user":{"id":"local","name":"You","role":"learner"}}`, "auth"},
+		{"an undocumented field", "GET", "/api/me", 200, "application/json", `{"user":{"id":"local","name":"You","role":"learner"},"auth":false,"admin":true}`, "admin"},
 		{"undocumented status", "GET", "/api/labs", 201, "application/json", `[]`, "status is not supported"},
 		{"an error", "GET", "/api/labs", 404, "application/json", `{"error":"no such lab: x"}`, ""},
 		{"an error without its message", "GET", "/api/labs", 404, "application/json", `{"advice":"x"}`, "error"},
