@@ -385,7 +385,7 @@ func TestEveryRouteAuthorization(t *testing.T) {
 		"GET /api/cohorts/{cid}/learners/{uid}/checks":       {"", want{401, 403, 404}},
 		"GET /api/cohorts/{cid}/learners/{uid}/checks/{run}": {"", want{401, 403, 404}},
 	}
-	srv := ts.Config.Handler.(*Server)
+	srv := &Server{} // the route table only; ts serves through validateAPI
 	seen := map[string]bool{}
 	actors := map[string]actor{}
 	for _, rt := range srv.routeTable() {

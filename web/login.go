@@ -130,6 +130,11 @@ func (a *loginAttempts) reset(name string) {
 	delete(a.failed, name)
 }
 
+// loggedIn is the account a browser is now logged in as.
+type loggedIn struct {
+	User store.User `json:"user"`
+}
+
 func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 	if !s.cfg.Auth {
 		writeError(w, http.StatusConflict, "this server needs no login", "")
@@ -168,7 +173,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("login", "user", acct.ID, "login", name)
-	writeJSON(w, http.StatusOK, map[string]any{"user": acct.User})
+	writeJSON(w, http.StatusOK, loggedIn{User: acct.User})
 }
 
 // startLogin records a new login of acct and sets its cookie; on error it
@@ -248,5 +253,5 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.log.Info("password changed", "user", acct.ID)
-	writeJSON(w, http.StatusOK, map[string]any{"user": acct.User})
+	writeJSON(w, http.StatusOK, loggedIn{User: acct.User})
 }

@@ -70,7 +70,7 @@ func newServerWith(t testing.TB, r labrun.Runner, imgs session.ImagesFunc, l *la
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.Config.Handler = srv
+	ts.Config.Handler = validateAPI(t, srv)
 	ts.Start()
 	t.Cleanup(func() {
 		ts.Close()
