@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/backlab/backlab/internal/cohort"
-	"github.com/backlab/backlab/internal/labrun"
+	"github.com/backlab/backlab/internal/ids"
 	"github.com/backlab/backlab/internal/store"
 )
 
@@ -95,7 +95,7 @@ func (s *Server) createCohort(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	c := store.Cohort{ID: labrun.NewSessionID("c-"), Name: name, CreatedBy: s.user(r).ID, Labs: labs}
+	c := store.Cohort{ID: ids.New(ids.Cohort), Name: name, CreatedBy: s.user(r).ID, Labs: labs}
 	if err := s.cfg.Store.CreateCohort(r.Context(), c); err != nil {
 		s.internal(w, err)
 		return

@@ -10,7 +10,7 @@ import (
 
 	"github.com/backlab/backlab/internal/auth"
 	"github.com/backlab/backlab/internal/cohort"
-	"github.com/backlab/backlab/internal/labrun"
+	"github.com/backlab/backlab/internal/ids"
 	"github.com/backlab/backlab/internal/store"
 )
 
@@ -178,7 +178,7 @@ func (s *Server) signUp(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	acct, joined, err := s.cfg.Store.SignUp(r.Context(), code,
-		store.Account{User: store.User{ID: labrun.NewSessionID("u-"), Name: name}, Login: login, PasswordHash: hash})
+		store.Account{User: store.User{ID: ids.New(ids.User), Name: name}, Login: login, PasswordHash: hash})
 	if err != nil {
 		s.inviteError(w, err)
 		return
