@@ -28,6 +28,9 @@ func TestDiffApplyRoundTrip(t *testing.T) {
 		{"mode and content changed", with(base, "script.sh", File{Data: []byte("#!/bin/sh\necho bye\n")})},
 		{"last line without newline changed", with(base, "no-newline.conf", File{Data: []byte("A=1\nB=3\n")})},
 		{"everything deleted", Tree{}},
+		{"a near copy in a new folder, its source changed too", with(with(base, "v2/change.go", File{Data: []byte("package x\n\nfunc A() int { return 1 }\n\nfunc B() { panic(0) }\n")}),
+			"change.go", File{Data: []byte("package x\n")})},
+		{"an exact copy made executable", with(base, "bin/script.sh", File{Data: []byte("#!/bin/sh\necho hi\n"), Exec: true})},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -65,6 +68,35 @@ func TestDiffShowsOnlyTheChange(t *testing.T) {
 	}
 }
 
+func TestDiffWritesCopiesAndDeletionsShort(t *testing.T) {
+	code := "package p\n\nfunc A() {}\n\nfunc B() {}\n\nfunc C() {}\n"
+	from := Tree{"phases/1/p.go": {Data: []byte(code)}, "phases/3/p.go": {Data: []byte(code)}}
+	to := Tree{"phases/1/p.go": {Data: []byte(code)}, "phases/2/p.go": {Data: []byte(strings.Replace(code, "B() {}", "B() { panic(0) }", 1))}}
+	patch, err := Diff(from, to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `diff --git a/phases/1/p.go b/phases/2/p.go
+copy from phases/1/p.go
+copy to phases/2/p.go
+--- a/phases/1/p.go
++++ b/phases/2/p.go
+@@ -2,6 +2,6 @@
+ 
+ func A() {}
+ 
+-func B() {}
++func B() { panic(0) }
+ 
+ func C() {}
+diff --git a/phases/3/p.go b/phases/3/p.go
+deleted file mode 100644
+`
+	if string(patch) != want {
+		t.Errorf("patch:\n%s\nwant:\n%s", patch, want)
+	}
+}
+
 func TestApplyRefuses(t *testing.T) {
 	base := Tree{"a.go": {Data: []byte("one\ntwo\nthree\n")}}
 	changed, _ := Diff(base, Tree{"a.go": {Data: []byte("one\n2\nthree\n")}})
@@ -79,7 +111,7 @@ func TestApplyRefuses(t *testing.T) {
 		{"the changed file is missing", Tree{}, string(changed), "a.go: the patch changes or deletes it, but the base has no such file"},
 		{"the added file exists", Tree{"b.go": {Data: []byte("b\n")}}, string(added), "b.go: the patch creates it, but the base already has it"},
 		{"a path leaves the folder", base, "diff --git a/../x b/../x\nnew file mode 100644\n--- /dev/null\n+++ b/../x\n@@ -0,0 +1 @@\n+x\n", "must be relative"},
-		{"a rename", base, "diff --git a/a.go b/c.go\nsimilarity index 100%\nrename from a.go\nrename to c.go\n", "renames and copies are not supported"},
+		{"a rename", base, "diff --git a/a.go b/c.go\nsimilarity index 100%\nrename from a.go\nrename to c.go\n", "renames are not supported"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
