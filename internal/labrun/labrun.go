@@ -409,6 +409,12 @@ func (s *Session) Apply(ctx context.Context, dir string, out io.Writer) error {
 			return fmt.Errorf("apply solution %s: copy files: %w", dir, err)
 		}
 	}
+	return s.runScript(ctx, dir, out)
+}
+
+// runScript runs dir's apply.sh, if there is one, in the workspace.
+func (s *Session) runScript(ctx context.Context, dir string, out io.Writer) error {
+	ws := s.Lab.Workspace
 	script, err := os.ReadFile(filepath.Join(dir, "apply.sh"))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
