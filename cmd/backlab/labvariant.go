@@ -15,15 +15,13 @@ import (
 )
 
 const (
-	variantCheckoutUsage = "usage: backlab lab variant checkout LAB NAME DIR [--base starter|solution]"
+	variantCheckoutUsage = "usage: backlab lab variant checkout LAB NAME DIR [--base starter|solution] [--fresh]"
 	variantSaveUsage     = "usage: backlab lab variant save LAB NAME DIR [--base starter|solution]"
 )
 
 // variantArgs parses LAB NAME DIR [--base B] and finds the variant: the one
 // lab.yaml declares in variants/NAME, or a new one on the base --base names.
-func variantArgs(name, usage string, args []string, stderr io.Writer) (*lab.Lab, lab.Variant, string, bool, error) {
-	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(stderr)
+func variantArgs(fs *flag.FlagSet, usage string, args []string) (*lab.Lab, lab.Variant, string, bool, error) {
 	base := fs.String("base", "", "what the variant's patch applies to: starter or solution (taken from lab.yaml for a declared variant; default starter)")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
@@ -61,21 +59,29 @@ func variantArgs(name, usage string, args []string, stderr io.Writer) (*lab.Lab,
 // cmdLabVariantCheckout writes a variant's files (its base with its patch
 // applied) into a new folder for an author to edit.
 func cmdLabVariantCheckout(args []string, stdout, stderr io.Writer) error {
-	l, v, dir, declared, err := variantArgs("lab variant checkout", variantCheckoutUsage, args, stderr)
+	fs := flag.NewFlagSet("lab variant checkout", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fresh := fs.Bool("fresh", false, "write the base alone, without the variant's patch (to redo a variant whose patch no longer applies)")
+	l, v, dir, declared, err := variantArgs(fs, variantCheckoutUsage, args)
 	if err != nil {
 		return err
 	}
 	if entries, err := os.ReadDir(dir); err == nil && len(entries) > 0 {
 		return fmt.Errorf("%s is not empty; name a new folder", dir)
 	}
-	t, err := l.VariantTree(v)
+	tree := l.VariantTree
+	if *fresh {
+		declared = false
+		tree = func(v lab.Variant) (filetree.Tree, error) { return l.BaseTree(v.Base) }
+	}
+	t, err := tree(v)
 	if err != nil {
 		return err
 	}
 	if err := t.Write(dir); err != nil {
 		return err
 	}
-	what := "the " + v.Base + " (a new variant)"
+	what := "the " + v.Base + " alone"
 	if declared {
 		what = "the " + v.Base + " with " + path.Join(v.Dir, lab.PatchFile) + " applied"
 	}
@@ -86,7 +92,9 @@ func cmdLabVariantCheckout(args []string, stdout, stderr io.Writer) error {
 // cmdLabVariantSave writes a variant's patch: the difference between its
 // base and a folder an author edited.
 func cmdLabVariantSave(args []string, stdout, stderr io.Writer) error {
-	l, v, dir, declared, err := variantArgs("lab variant save", variantSaveUsage, args, stderr)
+	fs := flag.NewFlagSet("lab variant save", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	l, v, dir, declared, err := variantArgs(fs, variantSaveUsage, args)
 	if err != nil {
 		return err
 	}

@@ -65,7 +65,7 @@ Commands:
   lab test LAB... [--solution DIR --expect pass|fail [--failing a,b]]
                                              prove labs both ways in real sandboxes
   lab new NAME [--dir labs]                  scaffold a working lab
-  lab variant checkout LAB NAME DIR [--base starter|solution]
+  lab variant checkout LAB NAME DIR [--base starter|solution] [--fresh]
                                              write a variant's files (its base with its patch) to DIR to edit
   lab variant save LAB NAME DIR [--base starter|solution]
                                              write LAB/variants/NAME/patch.diff from the edited DIR

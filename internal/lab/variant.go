@@ -109,7 +109,7 @@ func (l *Lab) CheckVariants() Problems {
 			continue
 		}
 		if _, err := l.VariantTree(v); err != nil {
-			add("%v; edit the variant's files ('backlab lab variant checkout') and save it again ('backlab lab variant save')", err)
+			add("%v; fix that hunk in the patch, or redo the variant from its base ('backlab lab variant checkout --fresh', then 'save')", err)
 		}
 	}
 	return ps
