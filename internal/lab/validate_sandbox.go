@@ -166,7 +166,6 @@ func (v *validator) workspace(l *Lab) {
 	if isRoot(ws.User) {
 		v.add("workspace.user", "the learner's shell never runs as root")
 	}
-
 }
 
 // ParseMemory parses a memory size like 256Mi, 1Gi, 300M or 1048576.

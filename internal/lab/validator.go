@@ -16,7 +16,7 @@ import (
 )
 
 // validator collects the problems of one lab.yaml. Its section methods
-// (validate_*.go) each check one part of the file and fill the sets later
+// (validate*.go) each check one part of the file and fill the sets later
 // sections refer to.
 type validator struct {
 	file  string
@@ -162,7 +162,7 @@ func (v *validator) required(path, value, what string) {
 	}
 }
 
-// file checks that rel names an existing file (or folder when dir).
+// exists checks that rel names an existing file (or folder when dir).
 func (v *validator) exists(path, rel string, dir bool) bool {
 	if rel == "" {
 		return false
