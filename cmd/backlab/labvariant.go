@@ -85,7 +85,7 @@ func cmdLabVariantCheckout(args []string, stdout, stderr io.Writer) error {
 	if declared {
 		what = "the " + v.Base + " with " + path.Join(v.Dir, lab.PatchFile) + " applied"
 	}
-	fmt.Fprintf(stdout, "wrote %d files to %s: %s\nedit them, then: backlab lab variant save %s %s %s\n", len(t), dir, what, l.Dir(), path.Base(v.Dir), dir)
+	fmt.Fprintf(stdout, "wrote %d files to %s: %s\nedit them, then: backlab lab variant save %s %s %s --base %s\n", len(t), dir, what, l.Dir(), path.Base(v.Dir), dir, v.Base)
 	return nil
 }
 
