@@ -90,6 +90,10 @@ func cmdLabValidate(args []string, stdout, stderr io.Writer) error {
 	}
 	bad := 0
 	for _, l := range labs {
+		if !variantsOK(l, stderr) {
+			bad++
+			continue
+		}
 		if _, err := images.CompileChecker(context.Background(), l.Path(l.Checker.Build)); err != nil {
 			fmt.Fprintf(stderr, "%s: checker.build: the checker does not build:\n%v\n", filepath.Join(l.Dir(), "lab.yaml"), err)
 			bad++
@@ -281,6 +285,11 @@ func cmdLabTest(ctx context.Context, args []string, stdout, stderr io.Writer, lo
 	}
 	if *solution != "" && len(labs) != 1 {
 		return errors.New("--solution tests one lab at a time")
+	}
+	for _, l := range labs {
+		if *solution == "" && !variantsOK(l, stderr) {
+			return errors.New("variants are not valid (see above); nothing was started")
+		}
 	}
 	e, err := openEngine(ctx, logger, io.Discard)
 	if err != nil {

@@ -10,6 +10,7 @@
 //	backlab lab validate LAB...                        check lab folders
 //	backlab lab test LAB... [--solution DIR --expect pass|fail [--failing a,b]]
 //	backlab lab new NAME [--dir labs]                  scaffold a working lab
+//	backlab lab variant checkout|save LAB NAME DIR     edit a variant as files, store it as a patch
 //	backlab run LAB                                    do a lab in this terminal
 //	backlab reap                                       remove sandboxes left by dead processes
 //	backlab bench sandbox LAB [-n N]                   measure cold sandbox-ready time
@@ -64,6 +65,10 @@ Commands:
   lab test LAB... [--solution DIR --expect pass|fail [--failing a,b]]
                                              prove labs both ways in real sandboxes
   lab new NAME [--dir labs]                  scaffold a working lab
+  lab variant checkout LAB NAME DIR [--base starter|solution] [--fresh]
+                                             write a variant's files (its base with its patch) to DIR to edit
+  lab variant save LAB NAME DIR [--base starter|solution]
+                                             write LAB/variants/NAME/patch.diff from the edited DIR
   run LAB                                    do a lab in this terminal (Ctrl-] for the menu)
   reap                                       remove sandboxes left by processes that died
   bench sandbox LAB [-n N]                   measure cold sandbox-ready time
@@ -103,6 +108,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return cmdLabTest(ctx, rest[1:], stdout, stderr, logger)
 	case cmd == "lab" && sub == "new":
 		return cmdLabNew(rest[1:], stdout, stderr)
+	case cmd == "lab" && sub == "variant" && len(rest) > 1 && rest[1] == "checkout":
+		return cmdLabVariantCheckout(rest[2:], stdout, stderr)
+	case cmd == "lab" && sub == "variant" && len(rest) > 1 && rest[1] == "save":
+		return cmdLabVariantSave(rest[2:], stdout, stderr)
 	case cmd == "run":
 		return cmdRun(ctx, rest, stdout, stderr, logger)
 	case cmd == "reap":

@@ -119,7 +119,7 @@ func TestScaffoldWritesTemplate(t *testing.T) {
 	for _, want := range []string{
 		"lab.yaml", "instructions.md", "tasks/cap-page-size.md", "workspace/Dockerfile",
 		"workspace/app/app.conf", "workspace/app/cgi-bin/items", "workspace/app/cgi-bin/health",
-		"checker/main.go", "solution/files/app.conf", "variants/too-strict/apply.sh",
+		"checker/main.go", "solution/files/app.conf", "variants/too-strict/patch.diff",
 	} {
 		if _, err := os.Stat(filepath.Join(dir, want)); err != nil {
 			t.Errorf("missing %s: %v", want, err)

@@ -48,7 +48,8 @@ var fieldDocs = map[string]string{
 	"Step.ID":    "Step id the checker reports (lowercase letters, digits, dashes).",
 	"Step.Title": "What the step proves, shown to the learner.",
 
-	"Variant.Dir":     "Solution folder in the same format as the reference one.",
+	"Variant.Dir":     "Folder with patch.diff (a unified diff against base, written by 'backlab lab variant save') and/or apply.sh (run after it).",
+	"Variant.Base":    "What patch.diff applies to: starter (the starter folder) or solution (the starter with the reference solution's files/ copied on it).",
 	"Variant.Expect":  "Verdict the checker must give: pass or fail.",
 	"Variant.Failing": "Steps that must fail (expect: fail); empty means at least one fails.",
 	"Variant.About":   "What the variant shows, for the lab's maintainers.",

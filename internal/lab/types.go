@@ -21,8 +21,13 @@ type Lab struct {
 	Workspace Workspace `yaml:"workspace" json:"workspace" jsonschema:"required"`
 	Tasks     []Task    `yaml:"tasks" json:"tasks" jsonschema:"required,minItems=1"`
 	Checker   Checker   `yaml:"checker" json:"checker" jsonschema:"required"`
-	// Solution is the folder of the reference solution (see [Solution]).
+	// Solution is the folder of the reference solution: files/ copied onto
+	// the workspace and/or an apply.sh run in it.
 	Solution string `yaml:"solution" json:"solution" jsonschema:"required,description=Folder of the reference solution: files/ overlaid on the workspace and/or an apply.sh run in it."`
+	// Starter is the folder whose files the workspace's workdir holds at
+	// start (the one its image copies there); variants' patches apply to
+	// it. Required when there are variants.
+	Starter string `yaml:"starter,omitempty" json:"starter,omitempty" jsonschema:"description=Folder whose files the workspace's workdir holds at start (e.g. images/app/src); the base of variants' patches. Required with variants."`
 	// Variants are other solutions with the verdict the checker must give.
 	Variants []Variant `yaml:"variants,omitempty" json:"variants,omitempty"`
 	// FailingAtStart lists the checker steps the starter must fail; all
@@ -141,9 +146,13 @@ type Step struct {
 }
 
 // Variant is an alternative solution and the verdict the checker must give.
+// Its folder holds a patch (PatchFile) against its base and/or a script
+// (ScriptFile) run after the patch; see [Lab.VariantTree].
 type Variant struct {
-	// Dir is a solution folder in the same format as the reference one.
+	// Dir is the variant's folder.
 	Dir string `yaml:"dir" json:"dir" jsonschema:"required"`
+	// Base is what the patch applies to: BaseStarter or BaseSolution.
+	Base string `yaml:"base" json:"base" jsonschema:"required,enum=starter,enum=solution"`
 	// Expect is "pass" or "fail".
 	Expect string `yaml:"expect" json:"expect" jsonschema:"required,enum=pass,enum=fail"`
 	// Failing lists steps that must fail (when Expect is fail); empty means

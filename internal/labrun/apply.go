@@ -35,6 +35,12 @@ func (run *Run) Apply(ctx context.Context, dir string, out io.Writer) error {
 			return fmt.Errorf("apply solution %s: copy files: %w", dir, err)
 		}
 	}
+	return run.runScript(ctx, dir, out)
+}
+
+// runScript runs dir's apply.sh, if there is one, in the workspace.
+func (run *Run) runScript(ctx context.Context, dir string, out io.Writer) error {
+	ws := run.Lab.Workspace
 	script, err := os.ReadFile(filepath.Join(dir, "apply.sh"))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil

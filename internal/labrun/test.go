@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/backlab/backlab/internal/ids"
 	"github.com/backlab/backlab/internal/lab"
 	"github.com/backlab/backlab/runner"
 )
@@ -23,8 +24,12 @@ type Expectation struct {
 
 // Phase is one sandbox-and-check round of a lab test.
 type Phase struct {
-	Name     string
-	Solution string // folder applied before the check; empty: the starter
+	Name string
+	// Solution is a solution folder (files/ and/or apply.sh) applied before
+	// the check; Variant a variant of the lab. With neither, the starter is
+	// checked.
+	Solution string
+	Variant  *lab.Variant
 	Expect   Expectation
 }
 
@@ -49,7 +54,7 @@ func Phases(l *lab.Lab) []Phase {
 	}
 	for _, v := range l.Variants {
 		ps = append(ps, Phase{
-			Name: "variant " + v.Dir, Solution: l.Path(v.Dir),
+			Name: "variant " + v.Dir, Variant: &v,
 			Expect: Expectation{Pass: v.Expect == "pass", Failing: v.Failing},
 		})
 	}
@@ -63,8 +68,14 @@ func (r *Runner) TestPhase(ctx context.Context, l *lab.Lab, ph Phase, out io.Wri
 	rep := PhaseReport{Phase: ph}
 	p := NewPrinter(out)
 	fmt.Fprintf(out, "── %s: %s\n", l.ID, ph.Name)
+	if ph.Variant != nil {
+		// A patch that no longer applies fails before a sandbox starts.
+		if _, err := l.VariantTree(*ph.Variant); err != nil {
+			return rep, err
+		}
+	}
 	start := time.Now()
-	s, err := r.Start(ctx, l, NewSessionID("t-"), p.Event)
+	s, err := r.Start(ctx, l, ids.New(ids.LabTest), p.Event)
 	if err != nil {
 		return rep, err
 	}
@@ -76,7 +87,13 @@ func (r *Runner) TestPhase(ctx context.Context, l *lab.Lab, ph Phase, out io.Wri
 		}
 	}()
 	rep.Ready = time.Since(start)
-	if ph.Solution != "" {
+	switch {
+	case ph.Variant != nil:
+		fmt.Fprintf(out, "   applying %s to the %s\n", ph.Variant.Dir, ph.Variant.Base)
+		if err := s.ApplyVariant(ctx, *ph.Variant, indent(out)); err != nil {
+			return rep, err
+		}
+	case ph.Solution != "":
 		fmt.Fprintf(out, "   applying %s\n", ph.Solution)
 		if err := s.Apply(ctx, ph.Solution, indent(out)); err != nil {
 			return rep, err

@@ -1,5 +1,0 @@
-module accounts
-
-go 1.23
-
-require github.com/lib/pq v1.10.9
