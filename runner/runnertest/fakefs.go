@@ -363,4 +363,6 @@ func (v *view) extractTar(dir string, r io.Reader) error {
 var devices = map[string]bool{"/dev/null": true, "/dev/zero": true, "/dev/stdout": true, "/dev/stderr": true}
 
 // errNotExist tells whether err says a file is missing.
-func errNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) || errors.Is(err, os.ErrNotExist) }
+func errNotExist(err error) bool {
+	return errors.Is(err, fs.ErrNotExist) || errors.Is(err, os.ErrNotExist)
+}

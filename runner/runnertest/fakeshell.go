@@ -38,7 +38,7 @@ type Proc struct {
 
 	ctr     *container
 	tty     *fakeTerm // the terminal the command runs on, if any
-	inShell bool // started by a shell: unknown names are not retried as builtins
+	inShell bool      // started by a shell: unknown names are not retried as builtins
 }
 
 // Getenv returns an environment variable.
