@@ -32,6 +32,7 @@ type FakeDriver struct {
 	commands  map[string]Command
 	sandboxes map[string]*fakeSandbox
 	seq       int
+	hold      chan struct{} // closed by the release of Hold
 }
 
 // FakeImage is what a fake container starts from.
@@ -98,6 +99,27 @@ func (d *FakeDriver) SetJob(image string, script Command) {
 	d.jobs[image] = script
 }
 
+// Hold makes the sandboxes started from now on wait, before their first
+// service starts, until release is called (or their start's context
+// ends), so that a test can watch a start's progress from its beginning.
+func (d *FakeDriver) Hold() (release func()) {
+	ch := make(chan struct{})
+	d.mu.Lock()
+	d.hold = ch
+	d.mu.Unlock()
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			d.mu.Lock()
+			if d.hold == ch {
+				d.hold = nil
+			}
+			d.mu.Unlock()
+			close(ch)
+		})
+	}
+}
+
 func (d *FakeDriver) command(name string) (Command, bool) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -156,6 +178,16 @@ func (d *FakeDriver) Reap(ctx context.Context, keep func(runner.SandboxInfo) boo
 func (d *FakeDriver) Start(ctx context.Context, spec runner.SandboxSpec, progress func(runner.Event)) (runner.Sandbox, error) {
 	if err := spec.Validate(); err != nil {
 		return nil, err
+	}
+	d.mu.Lock()
+	hold := d.hold
+	d.mu.Unlock()
+	if hold != nil {
+		select {
+		case <-hold:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("start %s: %w", spec.SessionID, ctx.Err())
+		}
 	}
 	if progress == nil {
 		progress = func(runner.Event) {}

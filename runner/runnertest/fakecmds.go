@@ -438,12 +438,19 @@ func rmCmd(ctx context.Context, p *Proc) int {
 	return status
 }
 
-// copyTree copies src of the view to dst, as uid:gid when chown.
+// copyTree copies the file or folder src of the view to dst.
 func (v *view) copyTree(src, dst string) error {
 	st, srel, _ := v.resolve(src)
 	dt, drel, err := v.writable("copy", dst)
 	if err != nil {
 		return err
+	}
+	if n, ok := st.stat(srel); ok && !n.dir {
+		data, err := st.readFile(srel)
+		if err != nil {
+			return err
+		}
+		return dt.writeFile(drel, data, n.mode, n.uid, n.gid)
 	}
 	sub := st.subtree(srel)
 	sub.mu.Lock()

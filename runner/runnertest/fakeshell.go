@@ -230,12 +230,13 @@ func (c *container) interpreter(p *Proc, stdin io.Reader, stdout, stderr io.Writ
 			}
 		}),
 		interp.OpenHandler(func(ctx context.Context, name string, flag int, perm os.FileMode) (io.ReadWriteCloser, error) {
-			return c.open(name, flag, perm, p.UID, p.GID)
+			return c.open(absIn(ctx, name), flag, perm, p.UID, p.GID)
 		}),
 		interp.StatHandler(func(ctx context.Context, name string, _ bool) (fs.FileInfo, error) {
-			return c.view.Stat(name)
+			return c.view.Stat(absIn(ctx, name))
 		}),
 		interp.ReadDirHandler2(func(ctx context.Context, name string) ([]fs.DirEntry, error) {
+			name = absIn(ctx, name)
 			names, err := c.view.List(name)
 			if err != nil {
 				return nil, err
@@ -249,6 +250,7 @@ func (c *container) interpreter(p *Proc, stdin io.Reader, stdout, stderr io.Writ
 			return out, nil
 		}),
 		interp.AccessHandler(func(ctx context.Context, name string, mode interp.AccessMode) error {
+			name = absIn(ctx, name)
 			if _, err := c.view.Stat(name); err != nil {
 				return err
 			}
@@ -260,6 +262,14 @@ func (c *container) interpreter(p *Proc, stdin io.Reader, stdout, stderr io.Writ
 			return nil
 		}),
 	)
+}
+
+// absIn makes a path the interpreter hands to a handler absolute.
+func absIn(ctx context.Context, name string) string {
+	if path.IsAbs(name) {
+		return path.Clean(name)
+	}
+	return path.Join(interp.HandlerCtx(ctx).Dir, name)
 }
 
 // open opens a file of the container for the shell's redirections.
