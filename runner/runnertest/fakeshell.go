@@ -82,11 +82,16 @@ func (p *Proc) Run(ctx context.Context, args ...string) int {
 
 // stdin returns standard input, empty when there is none.
 func (p *Proc) stdin() io.Reader {
-	if p.Stdin == nil {
-		return strings.NewReader("")
+	if in := p.stdinOrNil(); in != nil {
+		return in
 	}
+	return strings.NewReader("")
+}
+
+// stdinOrNil returns standard input, nil when there is none.
+func (p *Proc) stdinOrNil() io.Reader {
 	if f, ok := p.Stdin.(*os.File); ok && f == nil {
-		return strings.NewReader("")
+		return nil
 	}
 	return p.Stdin
 }
@@ -111,7 +116,7 @@ func (c *container) run(ctx context.Context, p *Proc) int {
 		return 127
 	}
 	// Builtins of the shell (echo, pwd, test, true, ...) run in one.
-	return c.shell(ctx, p, `"$@"`, nil, p.Args, p.stdin())
+	return c.shell(ctx, p, `"$@"`, nil, p.Args, p.stdinOrNil())
 }
 
 // shellCmd is sh and bash: -c SCRIPT [NAME [ARGS...]], a script file, or
@@ -143,7 +148,7 @@ func shellCmd(ctx context.Context, p *Proc) int {
 	if len(args) > 0 && args[0] == "--" {
 		args = args[1:]
 	}
-	stdin := p.stdin()
+	stdin := p.stdinOrNil()
 	var script string
 	switch {
 	case fromC:
@@ -161,11 +166,11 @@ func shellCmd(ctx context.Context, p *Proc) int {
 		}
 		script, args = string(b), args[1:]
 	default:
-		b, err := io.ReadAll(stdin)
+		b, err := io.ReadAll(p.stdin())
 		if err != nil {
 			return p.Errorf(1, "read script: %v", err)
 		}
-		script, stdin = string(b), strings.NewReader("")
+		script, stdin = string(b), nil
 	}
 	return p.ctr.shell(ctx, p, script, opts, args, stdin)
 }
