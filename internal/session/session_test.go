@@ -18,6 +18,7 @@ import (
 	"github.com/backlab/backlab/internal/testenv"
 	"github.com/backlab/backlab/runner"
 	"github.com/backlab/backlab/runner/docker"
+	"github.com/backlab/backlab/runner/runnertest"
 )
 
 type env struct {
@@ -26,6 +27,8 @@ type env struct {
 	lab *lab.Lab
 	// hold makes the next sandbox starts wait until release is called.
 	hold func() (release func())
+	// fake is the fake driver's labs (nil on the real engine).
+	fake *testenv.FakeLabs
 }
 
 // newEnv starts a manager of a scaffolded lab with sandboxes on the real
@@ -61,7 +64,7 @@ func newFakeEnv(t *testing.T, idle, warn time.Duration) *env {
 	e := startEnv(t, l, labrun.Runner{Driver: fake.Driver, Instance: "fake"}, fake.Images, idle, warn)
 	// The fake starts sandboxes at once; a test holds a start to see its
 	// progress from the beginning, as an engine's start takes long enough to.
-	e.hold = fake.Driver.Hold
+	e.hold, e.fake = fake.Driver.Hold, fake
 	return e
 }
 
@@ -321,5 +324,63 @@ func testIdleWarningThenExpiry(t *testing.T, e *env) {
 	}
 	if v := s.View(); !strings.Contains(v.Error, "without activity") {
 		t.Errorf("expired view error = %q", v.Error)
+	}
+}
+
+// TestCheckOutcomes runs checks whose checker reports scripted steps: the
+// outcome streamed and the one stored follow what the checker said.
+// (labrun's tests and `backlab lab test` judge real checkers.)
+func TestCheckOutcomes(t *testing.T) {
+	t.Parallel()
+	e := newFakeEnv(t, 10*time.Minute, time.Minute)
+	s, _, err := e.m.Open(t.Context(), "u1", e.lab.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, cancel := s.Subscribe()
+	defer cancel()
+	waitState(t, msgs, store.StateReady)
+	tests := []struct {
+		name    string
+		steps   []runnertest.Step
+		outcome runner.Outcome
+	}{
+		{"every step passes", []runnertest.Step{{ID: "serves-items"}, {ID: "caps-limit"}}, runner.OutcomePassed},
+		{"the second step fails", []runnertest.Step{{ID: "serves-items"}, {ID: "caps-limit", Failed: true, Hint: "cap it"}}, runner.OutcomeFailed},
+		{"a declared step is missing", []runnertest.Step{{ID: "serves-items"}}, runner.OutcomeError},
+		{"an undeclared step", []runnertest.Step{{ID: "serves-items"}, {ID: "caps-limit"}, {ID: "extra"}}, runner.OutcomeError},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e.fake.SetChecker(e.lab, tt.steps...)
+			run, err := s.StartCheck(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var finished *session.Message
+			for finished == nil {
+				select {
+				case m := <-msgs:
+					if m.Type == runner.EventCheckFinished && m.Run == run {
+						finished = &m
+					}
+				case <-time.After(time.Minute):
+					t.Fatal("no check.finished")
+				}
+			}
+			if finished.Outcome != tt.outcome {
+				t.Errorf("streamed outcome = %s (%s), want %s", finished.Outcome, finished.Message, tt.outcome)
+			}
+			// The run is stored before check.finished is published.
+			runs, err := e.st.CheckRuns(t.Context(), s.ID)
+			if err != nil || len(runs) == 0 || runs[0].ID != run || runs[0].Outcome != string(tt.outcome) {
+				t.Errorf("latest stored run = %+v, %v; want %s with outcome %s", runs, err, run, tt.outcome)
+			}
+			for deadline := time.Now().Add(10 * time.Second); s.View().Checking; time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("the session still says a check runs after check.finished")
+				}
+			}
+		})
 	}
 }
