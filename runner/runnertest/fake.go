@@ -24,7 +24,9 @@ import (
 //
 // It keeps the promises of the runner package that need no isolation
 // (see [TestDriverBehaviour]); it isolates nothing, so it is for tests
-// only. Its methods are safe for concurrent use.
+// only. File modes and owners are recorded but not enforced, except that
+// read-only mounts refuse writes; the fake never runs a program of the
+// host. Its methods are safe for concurrent use.
 type FakeDriver struct {
 	mu        sync.Mutex
 	images    map[string]FakeImage

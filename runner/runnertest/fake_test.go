@@ -45,6 +45,9 @@ func fakeSandbox(t *testing.T, d *runnertest.FakeDriver) runner.Sandbox {
 	return sb
 }
 
+// TestFakeShell runs scripts in the fake's shell: the syntax, the
+// commands, files shared through a volume, read-only mounts and the
+// network between services.
 func TestFakeShell(t *testing.T) {
 	t.Parallel()
 	d := runnertest.NewFakeDriver()
@@ -104,6 +107,7 @@ func TestFakeShell(t *testing.T) {
 	}
 }
 
+// TestFakeTerminal types into the fake's TTY as a browser terminal does.
 func TestFakeTerminal(t *testing.T) {
 	t.Parallel()
 	sb := fakeSandbox(t, runnertest.NewFakeDriver())
@@ -130,6 +134,8 @@ func TestFakeTerminal(t *testing.T) {
 	}
 }
 
+// TestCheckerScript runs scripted checkers as jobs and reads their
+// events.
 func TestCheckerScript(t *testing.T) {
 	t.Parallel()
 	tests := []struct {
