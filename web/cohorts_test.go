@@ -91,6 +91,7 @@ func jsonString(t *testing.T, raw, path string) string {
 // invite, a learner signs up with it and sees only that lab, and the
 // dashboard, its CSV and the drill-down show what the learner did.
 func TestCohortInvitesAndDashboard(t *testing.T) {
+	t.Parallel()
 	ts := authServer(t)
 	ctx := t.Context()
 	ts.account(t, "u-grace", "grace", store.RoleInstructor)
@@ -308,6 +309,7 @@ func routeKey(method, pattern string) string { return method + " " + pattern }
 // instructor of another cohort; each must get what the table says. A route
 // added to routeTable without a row here fails the test.
 func TestEveryRouteAuthorization(t *testing.T) {
+	t.Parallel()
 	ts := authServer(t)
 	ctx := t.Context()
 	ts.account(t, "u-grace", "grace", store.RoleInstructor) // instructs cohort A

@@ -27,6 +27,7 @@ func (ts *testServer) as(t *testing.T, cl *http.Client, csrf, method, path, body
 }
 
 func TestLoginRequired(t *testing.T) {
+	t.Parallel()
 	stuck := func(ctx context.Context, _ *lab.Lab, _ io.Writer) (runner.ImageSet, error) {
 		<-ctx.Done()
 		return runner.ImageSet{}, ctx.Err()
@@ -141,6 +142,7 @@ func TestLoginRequired(t *testing.T) {
 }
 
 func TestChangePassword(t *testing.T) {
+	t.Parallel()
 	ts := authServer(t)
 	ts.account(t, "u-ada", "ada", store.RoleLearner)
 	ada := ts.loggedIn(t, "ada")

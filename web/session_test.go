@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -32,7 +33,7 @@ func newDockerServer(t testing.TB) *testServer {
 func newDockerServerWith(t testing.TB, l *lab.Lab, opts ...func(*session.Config, *Config)) *testServer {
 	t.Helper()
 	testenv.NeedDocker(t)
-	inst := "webtest-" + labrun.NewSessionID("")
+	inst := "webtest-" + strings.ToLower(rand.Text())
 	d, err := docker.New(context.Background(), docker.Options{Instance: inst})
 	if err != nil {
 		t.Fatal(err)
@@ -52,6 +53,15 @@ func newDockerServerWith(t testing.TB, l *lab.Lab, opts ...func(*session.Config,
 		l = testenv.ScaffoldLab(t, "web-test")
 	}
 	return newServerWith(t, labrun.Runner{Driver: d, Instance: inst}, imgs, l, opts...)
+}
+
+// newFakeServer is newServer with sandboxes on a fake driver (no engine
+// needed), serving a scaffolded lab.
+func newFakeServer(t testing.TB) (*testServer, *testenv.FakeLabs) {
+	t.Helper()
+	l := testenv.ScaffoldLab(t, "web-test")
+	fake := testenv.NewFakeLabs(t, l)
+	return newServerWith(t, labrun.Runner{Driver: fake.Driver, Instance: "fake"}, fake.Images, l), fake
 }
 
 // dial opens a WebSocket as the page would.
@@ -122,7 +132,25 @@ func readTerm(t testing.TB, c *websocket.Conn, want string) string {
 }
 
 func TestSessionOverHTTP(t *testing.T) {
-	ts := newDockerServer(t)
+	t.Parallel()
+	ts, fake := newFakeServer(t)
+	// The fake starts sandboxes at once: hold the start until the events
+	// socket is open, as an engine's start takes long enough to.
+	testSessionOverHTTP(t, ts, fake.Driver.Hold())
+}
+
+// TestSessionOverHTTPOnEngine is [TestSessionOverHTTP] with sandboxes on
+// the real engine.
+func TestSessionOverHTTPOnEngine(t *testing.T) {
+	t.Parallel()
+	testSessionOverHTTP(t, newDockerServer(t), func() {})
+}
+
+// testSessionOverHTTP drives a session through the API as the page does:
+// events, terminals, files, hints, a check, another user's session, stop.
+// release lets the sandbox start once the events socket is open.
+func testSessionOverHTTP(t *testing.T, ts *testServer, release func()) {
+	defer release()
 	status, m, raw := ts.do(t, "POST", "/api/sessions", `{"lab":"web-test"}`, nil)
 	if status != 201 || m["state"] != "starting" {
 		t.Fatalf("open = %d %s", status, raw)
@@ -133,6 +161,7 @@ func TestSessionOverHTTP(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer evc.Close()
+	release()
 	if evc.Subprotocol() != EventsProtocol {
 		t.Errorf("negotiated subprotocol %q", evc.Subprotocol())
 	}

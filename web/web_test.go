@@ -140,6 +140,7 @@ func (ts *testServer) do(t testing.TB, method, path, body string, hdr map[string
 }
 
 func TestRoutesMatchOpenAPI(t *testing.T) {
+	t.Parallel()
 	var doc struct {
 		Paths map[string]map[string]any `json:"paths"`
 	}
@@ -165,6 +166,7 @@ func TestRoutesMatchOpenAPI(t *testing.T) {
 }
 
 func TestHostAndOrigin(t *testing.T) {
+	t.Parallel()
 	ts := newServer(t, labrun.Runner{}, nil)
 	tests := []struct {
 		name   string
@@ -198,6 +200,7 @@ func portOf(ts *testServer) string {
 }
 
 func TestCSRFAndOrigin(t *testing.T) {
+	t.Parallel()
 	ts := newServer(t, labrun.Runner{}, nil)
 	body := `{"lab":"no-such-lab"}`
 	tests := []struct {
@@ -222,6 +225,7 @@ func TestCSRFAndOrigin(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
+	t.Parallel()
 	ts := newServer(t, labrun.Runner{}, nil)
 	tests := []struct {
 		name, method, path, body string
@@ -249,6 +253,7 @@ func TestBadInput(t *testing.T) {
 }
 
 func TestCatalogAndLab(t *testing.T) {
+	t.Parallel()
 	ts := newServer(t, labrun.Runner{}, nil)
 	status, _, raw := ts.do(t, "GET", "/api/labs", "", nil)
 	var labs []labSummary
@@ -284,6 +289,7 @@ func TestCatalogAndLab(t *testing.T) {
 }
 
 func TestWebSocketUpgradeRefusals(t *testing.T) {
+	t.Parallel()
 	ts := newServer(t, labrun.Runner{}, nil)
 	// A session of this user whose sandbox cannot start (no images): it
 	// exists, so the socket checks apply.
@@ -329,6 +335,7 @@ func TestWebSocketUpgradeRefusals(t *testing.T) {
 }
 
 func TestProbesAndRequestIDs(t *testing.T) {
+	t.Parallel()
 	ts := newServer(t, labrun.Runner{}, nil)
 	for _, tt := range []struct {
 		path, host string
@@ -355,6 +362,7 @@ func TestProbesAndRequestIDs(t *testing.T) {
 }
 
 func TestReadyzSaysWhatIsDown(t *testing.T) {
+	t.Parallel()
 	s := &Server{cfg: Config{Ready: func(context.Context) error { return errors.New("the Docker engine does not answer") }}}
 	rec := httptest.NewRecorder()
 	s.readyz(rec, httptest.NewRequest("GET", "/readyz", nil))
@@ -364,6 +372,7 @@ func TestReadyzSaysWhatIsDown(t *testing.T) {
 }
 
 func TestStartLimitsAnswerWithAdvice(t *testing.T) {
+	t.Parallel()
 	stuck := func(ctx context.Context, _ *lab.Lab, _ io.Writer) (runner.ImageSet, error) {
 		<-ctx.Done()
 		return runner.ImageSet{}, ctx.Err()

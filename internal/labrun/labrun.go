@@ -2,8 +2,6 @@ package labrun
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"time"
@@ -29,16 +27,6 @@ func (r *Runner) log() *slog.Logger {
 		return slog.New(slog.DiscardHandler)
 	}
 	return r.Log
-}
-
-// NewSessionID returns a fresh, unguessable session id with prefix
-// (128 random bits).
-func NewSessionID(prefix string) string {
-	var b [16]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		panic(err)
-	}
-	return prefix + hex.EncodeToString(b[:])
 }
 
 // Run is one run of a lab's sandbox: the sandbox started from the lab's

@@ -41,6 +41,7 @@ func stuckManager(t *testing.T, lim Limits, diskFree func() (int64, error)) *Man
 }
 
 func TestLimits(t *testing.T) {
+	t.Parallel()
 	type open struct {
 		user, lab string
 		refused   LimitKind // "" when it must be admitted
@@ -88,6 +89,7 @@ func TestLimits(t *testing.T) {
 }
 
 func TestStartRate(t *testing.T) {
+	t.Parallel()
 	m := stuckManager(t, Limits{PerUser: -1, Starts: 3, StartsWindow: time.Hour, MaxSandboxes: -1, MinFreeDisk: -1}, nil)
 	for i := range 3 {
 		s, _, err := m.Open(t.Context(), "u1", "a")

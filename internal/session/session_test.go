@@ -2,6 +2,7 @@ package session_test
 
 import (
 	"context"
+	"crypto/rand"
 	"io"
 	"path/filepath"
 	"strings"
@@ -18,29 +19,60 @@ import (
 	"github.com/backlab/backlab/runner"
 	"github.com/backlab/backlab/runner/docker"
 	"github.com/backlab/backlab/runner/docker/images"
+	"github.com/backlab/backlab/runner/runnertest"
 )
 
 type env struct {
-	m     *session.Manager
-	st    *store.Store
-	lab   *lab.Lab
-	built int
+	m   *session.Manager
+	st  *store.Store
+	lab *lab.Lab
+	// hold makes the next sandbox starts wait until release is called.
+	hold func() (release func())
+	// fake is the fake driver's labs (nil on the real engine).
+	fake *testenv.FakeLabs
 }
 
+// newEnv starts a manager of a scaffolded lab with sandboxes on the real
+// engine.
 func newEnv(t *testing.T, idle, warn time.Duration) *env {
 	t.Helper()
 	testenv.NeedDocker(t)
 	l := testenv.ScaffoldLab(t, "sess-test")
-	ctx, cancel := context.WithCancel(context.Background())
 	cli, err := client.New(client.FromEnv)
 	if err != nil {
 		t.Fatal(err)
 	}
-	inst := "sesstest-" + labrun.NewSessionID("")
-	d, err := docker.New(ctx, docker.Options{Instance: inst})
+	inst := "sesstest-" + strings.ToLower(rand.Text())
+	d, err := docker.New(context.Background(), docker.Options{Instance: inst})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { d.Close(); cli.Close() }) // after the manager's cleanup
+	b := &images.Builder{Docker: cli}
+	imgs := func(ctx context.Context, l *lab.Lab, progress io.Writer) (runner.ImageSet, error) {
+		bb := *b
+		bb.Progress = progress
+		return bb.Lab(ctx, l, true)
+	}
+	return startEnv(t, l, labrun.Runner{Driver: d, Instance: inst}, imgs, idle, warn)
+}
+
+// newFakeEnv is newEnv with sandboxes on a fake driver: no engine needed.
+func newFakeEnv(t *testing.T, idle, warn time.Duration) *env {
+	t.Helper()
+	l := testenv.ScaffoldLab(t, "sess-test")
+	fake := testenv.NewFakeLabs(t, l)
+	e := startEnv(t, l, labrun.Runner{Driver: fake.Driver, Instance: "fake"}, fake.Images, idle, warn)
+	// The fake starts sandboxes at once; a test holds a start to see its
+	// progress from the beginning, as an engine's start takes long enough to.
+	e.hold, e.fake = fake.Driver.Hold, fake
+	return e
+}
+
+// startEnv runs a manager of l until t ends, with one learner, u1.
+func startEnv(t *testing.T, l *lab.Lab, r labrun.Runner, imgs session.ImagesFunc, idle, warn time.Duration) *env {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
 	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "b.db"))
 	if err != nil {
 		t.Fatal(err)
@@ -48,29 +80,18 @@ func newEnv(t *testing.T, idle, warn time.Duration) *env {
 	if _, err := st.EnsureUser(ctx, store.User{ID: "u1", Name: "One", Role: store.RoleLearner}); err != nil {
 		t.Fatal(err)
 	}
-	e := &env{st: st, lab: l}
-	b := &images.Builder{Docker: cli}
 	m := session.New(ctx, session.Config{
-		Runner: labrun.Runner{Driver: d, Instance: inst},
-		Images: func(ctx context.Context, l *lab.Lab, progress io.Writer) (runner.ImageSet, error) {
-			e.built++
-			bb := *b
-			bb.Progress = progress
-			return bb.Lab(ctx, l, true)
-		},
+		Runner: r, Images: imgs,
 		Store: st, Labs: []*lab.Lab{l}, IdleTimeout: idle, IdleWarning: warn,
 	})
-	e.m = m
 	done := make(chan struct{})
 	go func() { m.Run(ctx); close(done) }()
 	t.Cleanup(func() {
 		cancel()
 		<-done // every sandbox removed
-		d.Close()
-		cli.Close()
 		st.Close()
 	})
-	return e
+	return &env{m: m, st: st, lab: l, hold: func() func() { return func() {} }}
 }
 
 // waitState reads messages until the session reaches state.
@@ -116,14 +137,30 @@ func readUntil(t *testing.T, out <-chan session.TermOutput, have []byte, want st
 }
 
 func TestSessionLifecycle(t *testing.T) {
-	e := newEnv(t, 10*time.Minute, time.Minute)
+	t.Parallel()
+	testSessionLifecycle(t, newFakeEnv(t, 10*time.Minute, time.Minute))
+}
+
+// TestSessionLifecycleOnEngine is [TestSessionLifecycle] with sandboxes
+// on the real engine.
+func TestSessionLifecycleOnEngine(t *testing.T) {
+	t.Parallel()
+	testSessionLifecycle(t, newEnv(t, 10*time.Minute, time.Minute))
+}
+
+// testSessionLifecycle follows a session from its start to its stop:
+// resuming, terminals, files, a check, a reset.
+func testSessionLifecycle(t *testing.T, e *env) {
 	ctx := t.Context()
+	release := e.hold()
+	defer release()
 	s, created, err := e.m.Open(ctx, "u1", e.lab.ID)
 	if err != nil || !created {
 		t.Fatalf("Open = %v, %v", created, err)
 	}
 	msgs, cancel := s.Subscribe()
 	defer cancel()
+	release()
 	seen := waitState(t, msgs, store.StateReady)
 	var ready []string
 	for _, m := range seen {
@@ -255,7 +292,20 @@ func TestSessionLifecycle(t *testing.T) {
 }
 
 func TestIdleWarningThenExpiry(t *testing.T) {
-	e := newEnv(t, 6*time.Second, 3*time.Second)
+	t.Parallel()
+	testIdleWarningThenExpiry(t, newFakeEnv(t, 3*time.Second, 1500*time.Millisecond))
+}
+
+// TestIdleWarningThenExpiryOnEngine is [TestIdleWarningThenExpiry] with
+// sandboxes on the real engine.
+func TestIdleWarningThenExpiryOnEngine(t *testing.T) {
+	t.Parallel()
+	testIdleWarningThenExpiry(t, newEnv(t, 6*time.Second, 3*time.Second))
+}
+
+// testIdleWarningThenExpiry leaves a ready session alone: it is warned,
+// then stopped as expired.
+func testIdleWarningThenExpiry(t *testing.T, e *env) {
 	s, _, err := e.m.Open(t.Context(), "u1", e.lab.ID)
 	if err != nil {
 		t.Fatal(err)
@@ -275,5 +325,63 @@ func TestIdleWarningThenExpiry(t *testing.T) {
 	}
 	if v := s.View(); !strings.Contains(v.Error, "without activity") {
 		t.Errorf("expired view error = %q", v.Error)
+	}
+}
+
+// TestCheckOutcomes runs checks whose checker reports scripted steps: the
+// outcome streamed and the one stored follow what the checker said.
+// (labrun's tests and `backlab lab test` judge real checkers.)
+func TestCheckOutcomes(t *testing.T) {
+	t.Parallel()
+	e := newFakeEnv(t, 10*time.Minute, time.Minute)
+	s, _, err := e.m.Open(t.Context(), "u1", e.lab.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, cancel := s.Subscribe()
+	defer cancel()
+	waitState(t, msgs, store.StateReady)
+	tests := []struct {
+		name    string
+		steps   []runnertest.Step
+		outcome runner.Outcome
+	}{
+		{"every step passes", []runnertest.Step{{ID: "serves-items"}, {ID: "caps-limit"}}, runner.OutcomePassed},
+		{"the second step fails", []runnertest.Step{{ID: "serves-items"}, {ID: "caps-limit", Failed: true, Hint: "cap it"}}, runner.OutcomeFailed},
+		{"a declared step is missing", []runnertest.Step{{ID: "serves-items"}}, runner.OutcomeError},
+		{"an undeclared step", []runnertest.Step{{ID: "serves-items"}, {ID: "caps-limit"}, {ID: "extra"}}, runner.OutcomeError},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e.fake.SetChecker(e.lab, tt.steps...)
+			run, err := s.StartCheck(t.Context())
+			if err != nil {
+				t.Fatal(err)
+			}
+			var finished *session.Message
+			for finished == nil {
+				select {
+				case m := <-msgs:
+					if m.Type == runner.EventCheckFinished && m.Run == run {
+						finished = &m
+					}
+				case <-time.After(time.Minute):
+					t.Fatal("no check.finished")
+				}
+			}
+			if finished.Outcome != tt.outcome {
+				t.Errorf("streamed outcome = %s (%s), want %s", finished.Outcome, finished.Message, tt.outcome)
+			}
+			// The run is stored before check.finished is published.
+			runs, err := e.st.CheckRuns(t.Context(), s.ID)
+			if err != nil || len(runs) == 0 || runs[0].ID != run || runs[0].Outcome != string(tt.outcome) {
+				t.Errorf("latest stored run = %+v, %v; want %s with outcome %s", runs, err, run, tt.outcome)
+			}
+			for deadline := time.Now().Add(10 * time.Second); s.View().Checking; time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("the session still says a check runs after check.finished")
+				}
+			}
+		})
 	}
 }

@@ -1,6 +1,8 @@
 package testenv
 
 import (
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"testing"
@@ -13,12 +15,19 @@ import (
 // inside the module: their checkers import the checker SDK.
 func ScaffoldDir(t testing.TB) string {
 	t.Helper()
-	if err := os.MkdirAll("testdata", 0o755); err != nil {
-		t.Fatal(err)
-	}
-	tmp, err := os.MkdirTemp("testdata", "tmp-")
-	if err != nil {
-		t.Fatal(err)
+	// Parallel tests share testdata: another one's cleanup may remove it
+	// between the two calls, so try again then.
+	var tmp string
+	for try := 0; ; try++ {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		var err error
+		if tmp, err = os.MkdirTemp("testdata", "tmp-"); err == nil {
+			break
+		} else if !errors.Is(err, fs.ErrNotExist) || try == 10 {
+			t.Fatal(err)
+		}
 	}
 	t.Cleanup(func() {
 		os.RemoveAll(tmp)

@@ -2,10 +2,15 @@
 // pass: [TestDriver] starts real sandboxes on the driver's engine and checks
 // what the runner package promises (readiness order, exec, TTY attach,
 // copying, restarts, jobs, isolation, no egress, clean stops and reaping).
+// [TestDriverBehaviour] checks the same promises except those about
+// isolation, which only a real engine can keep.
 //
 // The suite needs an image built from [ImageContext] (labtool, bash,
 // coreutils and a non-root user); an engine-specific test builds it and
 // passes its reference in [Config.Image].
+//
+// [FakeDriver] is a driver without an engine, for tests that need "a
+// sandbox" but not isolation: it passes [TestDriverBehaviour].
 package runnertest
 
 import (
@@ -50,6 +55,19 @@ type Config struct {
 
 // TestDriver runs the conformance suite against d.
 func TestDriver(t *testing.T, d runner.Driver, cfg Config) {
+	testDriver(t, d, cfg, true)
+}
+
+// TestDriverBehaviour runs the conformance suite against d without the
+// parts about isolation (no egress, no access to the host, sandboxes
+// apart from each other): readiness order, exec, attach, copying, volumes,
+// jobs, restarts, start failures, reaping and stopping.
+func TestDriverBehaviour(t *testing.T, d runner.Driver, cfg Config) {
+	testDriver(t, d, cfg, false)
+}
+
+// testDriver runs the suite; isolation adds the parts about isolation.
+func testDriver(t *testing.T, d runner.Driver, cfg Config, isolation bool) {
 	if cfg.Image == "" || cfg.Instance == "" {
 		t.Fatal("runnertest: Config.Image and Config.Instance are required")
 	}
@@ -101,11 +119,15 @@ func TestDriver(t *testing.T, d runner.Driver, cfg Config) {
 	t.Run("CopyTo", func(t *testing.T) { s.testCopyTo(t, sb) })
 	t.Run("ServicesByName", func(t *testing.T) { s.testByName(t, sb) })
 	t.Run("SharedVolume", func(t *testing.T) { s.testVolume(t, sb) })
-	t.Run("NoEgress", func(t *testing.T) { s.testNoEgress(t, sb) })
-	t.Run("NoHostAccess", func(t *testing.T) { s.testNoHost(t, sb) })
+	if isolation {
+		t.Run("NoEgress", func(t *testing.T) { s.testNoEgress(t, sb) })
+		t.Run("NoHostAccess", func(t *testing.T) { s.testNoHost(t, sb) })
+	}
 	t.Run("RunJob", func(t *testing.T) { s.testJobs(t, sb) })
 	t.Run("Restart", func(t *testing.T) { s.testRestart(t, sb) })
-	t.Run("Isolation", func(t *testing.T) { s.testIsolation(t, sb) })
+	if isolation {
+		t.Run("Isolation", func(t *testing.T) { s.testIsolation(t, sb) })
+	}
 	t.Run("StartFailures", func(t *testing.T) { s.testStartFailures(t) })
 	t.Run("Reap", func(t *testing.T) { s.testReap(t, sb) })
 	t.Run("Stop", func(t *testing.T) { s.testStop(t, sb) })
