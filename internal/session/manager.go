@@ -24,6 +24,8 @@ var (
 	ErrCheckRunning = errors.New("session: a check is already running")
 	ErrNoTerminal   = errors.New("session: no such terminal")
 	ErrTooMany      = errors.New("session: too many terminals")
+	// ErrGone: the session was replaced by a newer one of the same lab.
+	ErrGone = errors.New("session: replaced by a newer session of the lab")
 )
 
 // ImagesFunc resolves a lab's images, building missing ones and writing
@@ -222,25 +224,40 @@ func (m *Manager) Open(ctx context.Context, userID, labID string) (s *Session, c
 		return s, false, nil
 	}
 	now := time.Now()
-	if err := m.admitLocked(userID, l, now); err != nil {
-		return nil, false, err
-	}
-	m.starts[userID] = append(m.starts[userID], now)
 	s = &Session{
 		ID: ids.New(ids.Session), UserID: userID, Lab: l, Created: now, m: m,
 		terms: map[string]*Terminal{}, subs: map[chan Message]struct{}{},
 	}
-	if err := m.cfg.Store.CreateSession(ctx, store.Session{ID: s.ID, UserID: userID, LabID: labID, State: store.StateStarting, Created: now}); err != nil {
+	err = m.launchLocked(s, now, func() error {
+		if err := m.cfg.Store.CreateSession(ctx, store.Session{ID: s.ID, UserID: userID, LabID: labID, State: store.StateStarting, Created: now}); err != nil {
+			return err
+		}
+		// Ended sessions of this user and lab are no longer needed in
+		// memory: the store keeps their record.
+		for id, old := range m.sessions {
+			if old.UserID == userID && old.Lab.ID == labID {
+				delete(m.sessions, id)
+			}
+		}
+		m.sessions[s.ID] = s
+		return nil
+	})
+	if err != nil {
 		return nil, false, err
 	}
-	// Ended sessions of this user and lab are no longer needed in memory:
-	// the store keeps their record.
-	for id, old := range m.sessions {
-		if old.UserID == userID && old.Lab.ID == labID {
-			delete(m.sessions, id)
-		}
-	}
-	m.sessions[s.ID] = s
-	s.start()
 	return s, true, nil
+}
+
+// reset replaces s's sandbox with a fresh one, once admitted like any
+// other start.
+func (m *Manager) reset(s *Session) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if cur, ok := m.sessions[s.ID]; !ok || cur != s {
+		return fmt.Errorf("session %s: %w", s.ID, ErrGone)
+	}
+	return m.launchLocked(s, time.Now(), func() error {
+		s.Stop("", "")
+		return nil
+	})
 }

@@ -113,7 +113,8 @@ func (s *Session) setStateLocked(state, errMsg, advice string) {
 	s.publishLocked(Message{Event: runner.Event{Type: MsgSession}, Session: &v})
 }
 
-// start brings up a fresh sandbox in the background.
+// start brings up a fresh sandbox in the background; only
+// [Manager.launchLocked] calls it, after admission.
 func (s *Session) start() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -189,10 +190,11 @@ func (s *Session) provision(ctx context.Context, gen int, prev chan struct{}) {
 }
 
 // Reset replaces the sandbox with a fresh one from the lab's images; the
-// session keeps its id, hints and check history.
-func (s *Session) Reset() {
-	s.Stop("", "")
-	s.start()
+// session keeps its id, hints and check history. A reset starts a
+// sandbox, so it passes the same admission as opening a lab: a
+// [LimitError] refuses it and leaves the session as it was.
+func (s *Session) Reset() error {
+	return s.m.reset(s)
 }
 
 // Stop ends the session's sandbox and records state (stopped or expired;
