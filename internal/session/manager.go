@@ -193,6 +193,25 @@ func (m *Manager) Get(id string) (*Session, bool) {
 	return s, ok
 }
 
+// EndSessions stops the user's live sessions of the labs keep does not
+// keep, recording reason, and returns how many it stopped; e.g. the
+// sessions of labs a learner no longer sees.
+func (m *Manager) EndSessions(userID string, keep func(labID string) bool, reason string) int {
+	m.mu.Lock()
+	var end []*Session
+	for _, s := range m.sessions {
+		if s.UserID == userID && s.alive() && !keep(s.Lab.ID) {
+			end = append(end, s)
+		}
+	}
+	m.mu.Unlock()
+	for _, s := range end {
+		m.log.Info("session ended", "session", s.ID, "lab", s.Lab.ID, "user", userID, "reason", reason)
+		s.Stop(store.StateStopped, reason)
+	}
+	return len(end)
+}
+
 // Live returns the user's live (starting or ready) session on labID, or
 // nil.
 func (m *Manager) Live(userID, labID string) *Session {
