@@ -235,3 +235,14 @@ func TestOneAdmissionForEveryStart(t *testing.T) {
 		}
 	}
 }
+
+func TestLifetimeWords(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		4 * time.Hour: "4h", 90 * time.Minute: "1h30m", 10 * time.Minute: "10m", 20 * time.Second: "20s",
+		time.Hour + time.Second: "1h0m1s",
+	} {
+		if got := lifetime(d); got != want {
+			t.Errorf("lifetime(%v) = %q, want %q", d, got, want)
+		}
+	}
+}

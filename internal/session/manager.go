@@ -45,6 +45,13 @@ type Config struct {
 	// IdleWarning is how long before the stop the page is warned; zero:
 	// 2 minutes (at most half the timeout).
 	IdleWarning time.Duration
+	// MaxLifetime is the longest a sandbox runs, however active: keepalive
+	// and activity do not extend it. Zero: 4 hours; negative: no maximum.
+	// A reset or a new session starts a sandbox with a lifetime of its own.
+	MaxLifetime time.Duration
+	// LifetimeWarning is how long before MaxLifetime ends the sandbox the
+	// page is warned; zero: 10 minutes (at most half the lifetime).
+	LifetimeWarning time.Duration
 	// Scrollback is how many recent bytes of each terminal are kept for
 	// replay; zero: 256 KiB.
 	Scrollback int
@@ -59,6 +66,9 @@ type Config struct {
 	Observer Observer
 	Log      *slog.Logger
 }
+
+// DefaultMaxLifetime is the longest a sandbox runs unless configured.
+const DefaultMaxLifetime = 4 * time.Hour
 
 // Observer records what sessions do, e.g. as metrics.
 type Observer interface {
@@ -97,6 +107,16 @@ func New(ctx context.Context, cfg Config) *Manager {
 		cfg.IdleWarning = 2 * time.Minute
 	}
 	cfg.IdleWarning = min(cfg.IdleWarning, cfg.IdleTimeout/2)
+	switch {
+	case cfg.MaxLifetime == 0:
+		cfg.MaxLifetime = DefaultMaxLifetime
+	case cfg.MaxLifetime < 0:
+		cfg.MaxLifetime = 0
+	}
+	if cfg.LifetimeWarning <= 0 {
+		cfg.LifetimeWarning = 10 * time.Minute
+	}
+	cfg.LifetimeWarning = min(cfg.LifetimeWarning, cfg.MaxLifetime/2)
 	if cfg.Scrollback <= 0 {
 		cfg.Scrollback = 256 << 10
 	}
