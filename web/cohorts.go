@@ -3,6 +3,7 @@ package web
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/backlab/backlab/internal/cohort"
@@ -178,7 +179,8 @@ func (s *Server) setCohortLabs(w http.ResponseWriter, r *http.Request, c store.C
 }
 
 func (s *Server) removeMember(w http.ResponseWriter, r *http.Request, c store.Cohort) {
-	err := s.cfg.Store.RemoveMember(r.Context(), c.ID, r.PathValue("uid"))
+	uid := r.PathValue("uid")
+	err := s.cfg.Store.RemoveMember(r.Context(), c.ID, uid)
 	if errors.Is(err, store.ErrNotFound) {
 		writeError(w, http.StatusNotFound, "no such learner in this cohort", "")
 		return
@@ -187,5 +189,26 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request, c store.Co
 		s.internal(w, err)
 		return
 	}
+	s.endHiddenSessions(r, c, uid)
 	w.WriteHeader(http.StatusNoContent)
+}
+
+// endHiddenSessions stops the sessions of a learner just removed from c
+// on the labs they no longer see. When what they see cannot be read, it
+// stops their sessions of every lab of c.
+func (s *Server) endHiddenSessions(r *http.Request, c store.Cohort, uid string) {
+	keep := func(lab string) bool { return !slices.Contains(c.Labs, lab) }
+	a, err := s.cfg.Store.AccountByID(r.Context(), uid)
+	var visible cohort.Labs
+	if err == nil {
+		visible, err = s.visibleLabs(r, a.User)
+	}
+	if err == nil {
+		keep = visible.Has
+	} else {
+		s.log.Error("labs a removed learner sees; ending their sessions of the cohort's labs", "user", uid, "cohort", c.ID, "err", err)
+	}
+	if n := s.cfg.Manager.EndSessions(uid, keep, "you were removed from "+c.Name+", so this lab is no longer yours to open"); n > 0 {
+		s.log.Info("removed learner's sessions ended", "user", uid, "cohort", c.ID, "sessions", n)
+	}
 }

@@ -437,3 +437,123 @@ func TestEveryRouteAuthorization(t *testing.T) {
 		t.Error("joining with a learner's invite made ada staff")
 	}
 }
+
+// TestRemovedLearnerLosesTheCohortsLabs removes learners from a cohort:
+// one from their only cohort then sees no lab at all and their sessions
+// of its labs stop; one still in another cohort keeps that cohort's lab
+// and its session, and loses only the other. Neither can reopen or reset
+// a lab they no longer see.
+func TestRemovedLearnerLosesTheCohortsLabs(t *testing.T) {
+	t.Parallel()
+	ts := authServer(t)
+	ts.account(t, "u-grace", "grace", store.RoleInstructor)
+	grace := ts.loggedIn(t, "grace")
+	cohort := func(name, labs string) (id, code string) {
+		status, raw := ts.call(t, grace, "POST", "/api/cohorts", `{"name":"`+name+`","labs":`+labs+`}`)
+		if status != 201 {
+			t.Fatalf("create cohort %s = %d %s", name, status, raw)
+		}
+		id = jsonString(t, raw, "id")
+		status, raw = ts.call(t, grace, "POST", "/api/cohorts/"+id+"/invites", `{}`)
+		if status != 201 {
+			t.Fatalf("invite to %s = %d %s", name, status, raw)
+		}
+		return id, jsonString(t, raw, "code")
+	}
+	autumn, autumnCode := cohort("Autumn", `["web-test","web-two"]`)
+	_, winterCode := cohort("Winter", `["web-two"]`)
+	signUp := func(login string, codes ...string) (actor, string) {
+		a := ts.loggedIn(t, "")
+		status, raw := ts.call(t, a, "POST", "/api/signup", `{"invite":"`+codes[0]+`","login":"`+login+`","password":"`+login+`-password-1"}`)
+		if status != 201 {
+			t.Fatalf("%s's sign-up = %d %s", login, status, raw)
+		}
+		for _, c := range codes[1:] {
+			if status, raw := ts.call(t, a, "POST", "/api/invites/"+c+"/join", ""); status/100 != 2 {
+				t.Fatalf("%s joins with %s = %d %s", login, c, status, raw)
+			}
+		}
+		return a, jsonString(t, raw, "user.id")
+	}
+	open := func(a actor, lab string) string {
+		status, raw := ts.call(t, a, "POST", "/api/sessions", `{"lab":"`+lab+`"}`)
+		if status != 201 {
+			t.Fatalf("open %s = %d %s", lab, status, raw)
+		}
+		return jsonString(t, raw, "id")
+	}
+	catalog := func(a actor) string {
+		status, raw := ts.call(t, a, "GET", "/api/labs", "")
+		if status != 200 {
+			t.Fatalf("GET /api/labs = %d %s", status, raw)
+		}
+		var ids []string
+		for _, l := range jsonList(t, raw) {
+			ids = append(ids, l["id"].(string))
+		}
+		return strings.Join(ids, ",")
+	}
+	state := func(a actor, sid string) string {
+		_, raw := ts.call(t, a, "GET", "/api/sessions/"+sid, "")
+		return jsonString(t, raw, "state")
+	}
+
+	ada, adaID := signUp("ada", autumnCode)
+	bob, bobID := signUp("bob", autumnCode, winterCode)
+	adaTest, adaTwo := open(ada, "web-test"), open(ada, "web-two")
+	bobTest, bobTwo := open(bob, "web-test"), open(bob, "web-two")
+
+	for _, id := range []string{adaID, bobID} {
+		if status, raw := ts.call(t, grace, "DELETE", "/api/cohorts/"+autumn+"/learners/"+id, ""); status != 204 {
+			t.Fatalf("remove %s = %d %s", id, status, raw)
+		}
+	}
+	if got := catalog(ada); got != "" {
+		t.Errorf("ada, removed from her only cohort, sees %q; want no lab", got)
+	}
+	if got := catalog(bob); got != "web-two" {
+		t.Errorf("bob, still in Winter, sees %q; want web-two", got)
+	}
+	for _, tc := range []struct {
+		who  string
+		a    actor
+		sid  string
+		want string
+	}{
+		{"ada's web-test", ada, adaTest, "stopped"},
+		{"ada's web-two", ada, adaTwo, "stopped"},
+		{"bob's web-test", bob, bobTest, "stopped"},
+		{"bob's web-two", bob, bobTwo, "starting"},
+	} {
+		if got := state(tc.a, tc.sid); got != tc.want {
+			t.Errorf("%s after the removal is %s, want %s", tc.who, got, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		who          string
+		a            actor
+		method, path string
+		body         string
+	}{
+		{"ada reopens web-test", ada, "POST", "/api/sessions", `{"lab":"web-test"}`},
+		{"ada resets web-test", ada, "POST", "/api/sessions/" + adaTest + "/reset", ""},
+		{"ada resets web-two", ada, "POST", "/api/sessions/" + adaTwo + "/reset", ""},
+		{"bob resets web-test", bob, "POST", "/api/sessions/" + bobTest + "/reset", ""},
+	} {
+		if status, raw := ts.call(t, tc.a, tc.method, tc.path, tc.body); status != 404 {
+			t.Errorf("%s = %d %s, want 404", tc.who, status, raw)
+		}
+	}
+	if got := state(ada, adaTest); got != "stopped" {
+		t.Errorf("ada's web-test after a refused reset is %s", got)
+	}
+}
+
+func jsonList(t *testing.T, raw string) []map[string]any {
+	t.Helper()
+	var v []map[string]any
+	if err := json.Unmarshal([]byte(raw), &v); err != nil {
+		t.Fatalf("not a JSON list: %s", raw)
+	}
+	return v
+}

@@ -68,25 +68,7 @@ func (s *Server) openSession(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "no such lab: "+body.Lab, "pick one from the catalog")
 		return
 	}
-	var limit *session.LimitError
-	if errors.As(err, &limit) {
-		s.log.Info("session refused", "lab", body.Lab, "user", s.user(r).ID, "limit", limit.Kind)
-		status := map[session.LimitKind]int{
-			session.LimitPerUser: http.StatusConflict, session.LimitRate: http.StatusTooManyRequests,
-		}[limit.Kind]
-		if status == 0 {
-			status = http.StatusServiceUnavailable
-		}
-		if limit.RetryAfter > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(int(limit.RetryAfter.Round(time.Second)/time.Second)))
-		}
-		advice := map[session.LimitKind]string{
-			session.LimitPerUser:  "stop a lab you are not using (its check history is kept), then open this one",
-			session.LimitRate:     "wait a little, then open the lab again",
-			session.LimitCapacity: "wait and retry; others' idle sandboxes stop by themselves",
-			session.LimitDisk:     "tell your instructor or admin: the server needs disk space",
-		}[limit.Kind]
-		writeError(w, status, limit.Message, advice)
+	if s.refuseLimit(w, r, body.Lab, err) {
 		return
 	}
 	if err != nil {
@@ -99,6 +81,34 @@ func (s *Server) openSession(w http.ResponseWriter, r *http.Request) {
 		s.log.Info("session created", "session", sess.ID, "lab", body.Lab, "user", s.user(r).ID)
 	}
 	s.respondSession(w, r, status, sess)
+}
+
+// refuseLimit answers a start that a limit refused, with the status,
+// advice and Retry-After of that limit, the same for every path that
+// starts a sandbox (open, reset); it reports whether err was one.
+func (s *Server) refuseLimit(w http.ResponseWriter, r *http.Request, labID string, err error) bool {
+	var limit *session.LimitError
+	if !errors.As(err, &limit) {
+		return false
+	}
+	s.log.Info("sandbox start refused", "lab", labID, "user", s.user(r).ID, "limit", limit.Kind)
+	status := map[session.LimitKind]int{
+		session.LimitPerUser: http.StatusConflict, session.LimitRate: http.StatusTooManyRequests,
+	}[limit.Kind]
+	if status == 0 {
+		status = http.StatusServiceUnavailable
+	}
+	if limit.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(limit.RetryAfter.Round(time.Second)/time.Second)))
+	}
+	advice := map[session.LimitKind]string{
+		session.LimitPerUser:  "stop a lab you are not using (its check history is kept), then open this one",
+		session.LimitRate:     "wait a little, then open the lab again",
+		session.LimitCapacity: "wait and retry; others' idle sandboxes stop by themselves",
+		session.LimitDisk:     "tell your instructor or admin: the server needs disk space",
+	}[limit.Kind]
+	writeError(w, status, limit.Message, advice)
+	return true
 }
 
 func (s *Server) respondSession(w http.ResponseWriter, r *http.Request, status int, sess *session.Session) {
@@ -115,8 +125,24 @@ func (s *Server) getSession(w http.ResponseWriter, r *http.Request, sess *sessio
 }
 
 func (s *Server) resetSession(w http.ResponseWriter, r *http.Request, sess *session.Session) {
+	// A reset starts a sandbox: the lab must still be one the user may
+	// open, and the start passes the limits a new session does.
+	if !s.canSeeLab(w, r, s.user(r), sess.Lab.ID) {
+		return
+	}
+	err := sess.Reset()
+	if s.refuseLimit(w, r, sess.Lab.ID, err) {
+		return
+	}
+	if errors.Is(err, session.ErrGone) {
+		writeError(w, http.StatusNotFound, "no such session: "+sess.ID, "open the lab again from the catalog")
+		return
+	}
+	if err != nil {
+		s.internal(w, err)
+		return
+	}
 	s.log.Info("session reset", "session", sess.ID)
-	sess.Reset()
 	s.respondSession(w, r, http.StatusOK, sess)
 }
 

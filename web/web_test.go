@@ -399,3 +399,72 @@ func TestStartLimitsAnswerWithAdvice(t *testing.T) {
 		t.Errorf("second open within the window = %d (Retry-After %q) %+v", resp.StatusCode, resp.Header.Get("Retry-After"), body)
 	}
 }
+
+// TestResetRefusedLikeCreate resets a stopped lab while limits are
+// reached: the API refuses it with the status, message, advice and
+// Retry-After that opening the lab gets, and the session stays stopped.
+func TestResetRefusedLikeCreate(t *testing.T) {
+	t.Parallel()
+	stuck := func(ctx context.Context, _ *lab.Lab, _ io.Writer) (runner.ImageSet, error) {
+		<-ctx.Done()
+		return runner.ImageSet{}, ctx.Err()
+	}
+	off := session.Limits{PerUser: -1, Starts: -1, MaxSandboxes: -1, MinFreeDisk: -1}
+	tests := []struct {
+		name   string
+		limits func(*session.Limits)
+		status int
+	}{
+		{"one sandbox per user", func(l *session.Limits) { l.PerUser = 1 }, http.StatusConflict},
+		{"start rate", func(l *session.Limits) { l.Starts = 2; l.StartsWindow = time.Hour }, http.StatusTooManyRequests},
+		{"server full", func(l *session.Limits) { l.MaxSandboxes = 1 }, http.StatusServiceUnavailable},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			lim := off
+			tt.limits(&lim)
+			ts := newServerWith(t, labrun.Runner{}, stuck, testenv.ScaffoldLab(t, "web-test"), func(c *session.Config, _ *Config) {
+				c.Limits = lim
+				c.Labs = append(c.Labs, testenv.ScaffoldLab(t, "web-two"))
+			})
+			status, a, raw := ts.do(t, "POST", "/api/sessions", `{"lab":"web-test"}`, nil)
+			if status != 201 {
+				t.Fatalf("open A = %d %s", status, raw)
+			}
+			ts.do(t, "POST", "/api/sessions/"+a["id"].(string)+"/stop", "", nil)
+			if status, _, raw := ts.do(t, "POST", "/api/sessions", `{"lab":"web-two"}`, nil); status != 201 {
+				t.Fatalf("open B = %d %s", status, raw)
+			}
+			// What opening A again answers now…
+			req := func(path, body string) (*http.Response, apiError) {
+				r, _ := http.NewRequest("POST", ts.URL+path, strings.NewReader(body))
+				r.Header.Set(csrfHeader, ts.csrf)
+				r.Header.Set("Content-Type", "application/json")
+				resp, err := ts.cl.Do(r)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer resp.Body.Close()
+				var e apiError
+				json.NewDecoder(resp.Body).Decode(&e)
+				return resp, e
+			}
+			createResp, create := req("/api/sessions", `{"lab":"web-test"}`)
+			if createResp.StatusCode != tt.status || create.Advice == "" {
+				t.Fatalf("open A again = %d %+v, want %d with advice", createResp.StatusCode, create, tt.status)
+			}
+			// …a reset of the stopped A answers too.
+			resetResp, reset := req("/api/sessions/"+a["id"].(string)+"/reset", "")
+			if resetResp.StatusCode != tt.status || reset.Advice != create.Advice || reset.Error == "" {
+				t.Errorf("reset A = %d %+v; want %d with the advice of a create, %q", resetResp.StatusCode, reset, tt.status, create.Advice)
+			}
+			if tt.status != http.StatusConflict && resetResp.Header.Get("Retry-After") == "" {
+				t.Errorf("reset A refused with %d but no Retry-After", resetResp.StatusCode)
+			}
+			if _, v, _ := ts.do(t, "GET", "/api/sessions/"+a["id"].(string), "", nil); v["state"] != "stopped" {
+				t.Errorf("after the refused reset, A is %v, want stopped", v["state"])
+			}
+		})
+	}
+}

@@ -48,6 +48,8 @@ type serveConfig struct {
 	limits              session.Limits
 	login               string // auto, required, off
 	beyondLoopback      bool
+
+	maxLifetime time.Duration // negative: no maximum
 }
 
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
@@ -60,6 +62,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.StringVar(&c.login, "login", "auto", "auto: logins required when listening beyond loopback or once accounts exist; required; off (loopback only)")
 	fs.DurationVar(&c.idle, "idle-timeout", 30*time.Minute, "stop a sandbox after this long without activity")
 	fs.DurationVar(&c.warn, "idle-warning", 2*time.Minute, "warn the page this long before the idle stop")
+	fs.DurationVar(&c.maxLifetime, "max-session-lifetime", session.DefaultMaxLifetime, "stop a sandbox after this long however active; the page is warned 10m before (0: no maximum)")
 	fs.IntVar(&c.limits.PerUser, "max-per-user", session.DefaultLimits.PerUser, "sandboxes one user may run at once (-1: no limit)")
 	fs.IntVar(&c.limits.Starts, "starts-per-minute", session.DefaultLimits.Starts, "sessions one user may start per minute (-1: no limit)")
 	fs.IntVar(&c.limits.MaxSandboxes, "max-sandboxes", session.DefaultLimits.MaxSandboxes, "sandboxes the server runs at once (-1: no limit)")
@@ -91,6 +94,12 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	}
 	if c.idle < 10*time.Second {
 		return c, fmt.Errorf("--idle-timeout %s is too short; give at least 10s", c.idle)
+	}
+	if c.maxLifetime != 0 && c.maxLifetime < time.Minute {
+		return c, fmt.Errorf("--max-session-lifetime %s is too short; give at least 1m, or 0 for no maximum", c.maxLifetime)
+	}
+	if c.maxLifetime == 0 {
+		c.maxLifetime = -1 // the manager's "no maximum"
 	}
 	host, port, err := net.SplitHostPort(c.addr)
 	if err != nil {
@@ -194,6 +203,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		Runner: *r, Images: imagesFor, Store: st, Labs: labs,
 		IdleTimeout: cfg.idle, IdleWarning: cfg.warn, Observer: mt, Log: logger,
 		Limits: cfg.limits, DiskFree: diskFree,
+		MaxLifetime: cfg.maxLifetime,
 	})
 	managerDone := make(chan struct{})
 	go func() { m.Run(mctx); close(managerDone) }()

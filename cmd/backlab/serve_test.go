@@ -30,6 +30,28 @@ func TestParseServeLimits(t *testing.T) {
 	}
 }
 
+func TestParseServeLifetime(t *testing.T) {
+	for _, tt := range []struct {
+		args   []string
+		want   time.Duration
+		errHas string
+	}{
+		{nil, 4 * time.Hour, ""},
+		{[]string{"--max-session-lifetime", "90m"}, 90 * time.Minute, ""},
+		{[]string{"--max-session-lifetime", "0"}, -1, ""}, // no maximum
+		{[]string{"--max-session-lifetime", "5s"}, 0, "too short"},
+		{[]string{"--max-session-lifetime", "-1h"}, 0, "too short"},
+	} {
+		c, err := parseServe(tt.args, io.Discard)
+		switch {
+		case tt.errHas != "" && (err == nil || !strings.Contains(err.Error(), tt.errHas)):
+			t.Errorf("%q: err = %v, want one saying %q", tt.args, err, tt.errHas)
+		case tt.errHas == "" && (err != nil || c.maxLifetime != tt.want):
+			t.Errorf("%q: lifetime = %v, %v; want %v", tt.args, c.maxLifetime, err, tt.want)
+		}
+	}
+}
+
 func TestParseServe(t *testing.T) {
 	tests := []struct {
 		name   string

@@ -19,6 +19,8 @@ type Memberships interface {
 	VisibleLabs(ctx context.Context, userID string) (labs []string, inCohort bool, err error)
 	// IsCohortStaff reports whether the user instructs the cohort.
 	IsCohortStaff(ctx context.Context, cohortID, userID string) (bool, error)
+	// HasCohorts reports whether the server has any cohort.
+	HasCohorts(ctx context.Context) (bool, error)
 }
 
 // Labs is the set of labs a user may see and open.
@@ -30,9 +32,14 @@ type Labs struct {
 // Has reports whether the set holds lab id.
 func (l Labs) Has(id string) bool { return l.all || l.ids[id] }
 
-// VisibleLabs returns the labs u may see and open. Everyone sees every lab
-// on a server without logins, and so do staff and a learner in no cohort;
-// a learner in cohorts sees the labs of their cohorts.
+// VisibleLabs returns the labs u may see and open:
+//
+//   - on a server without logins (the local learner), every lab;
+//   - instructors and admins, every lab;
+//   - a learner in cohorts, the labs of their cohorts;
+//   - a learner in no cohort, every lab while the server has no cohort at
+//     all (a server that does not use cohorts), and none once it has one
+//     (e.g. a learner removed from their only cohort).
 func VisibleLabs(ctx context.Context, st Memberships, u store.User, loginRequired bool) (Labs, error) {
 	if !loginRequired || IsStaff(u) {
 		return Labs{all: true}, nil
@@ -42,7 +49,11 @@ func VisibleLabs(ctx context.Context, st Memberships, u store.User, loginRequire
 		return Labs{}, fmt.Errorf("cohort: labs visible to %s: %w", u.ID, err)
 	}
 	if !inCohort {
-		return Labs{all: true}, nil
+		any, err := st.HasCohorts(ctx)
+		if err != nil {
+			return Labs{}, fmt.Errorf("cohort: labs visible to %s: %w", u.ID, err)
+		}
+		return Labs{all: !any}, nil
 	}
 	l := Labs{ids: map[string]bool{}}
 	for _, id := range ids {

@@ -11,9 +11,14 @@ import (
 // memberships answers as a store would: the labs of the cohorts each
 // user is in, and who instructs which cohort.
 type memberships struct {
-	labs  map[string][]string // user id → labs of their cohorts; absent: in no cohort
-	staff map[string]string   // cohort id → its instructor
-	err   error
+	labs    map[string][]string // user id → labs of their cohorts; absent: in no cohort
+	staff   map[string]string   // cohort id → its instructor
+	cohorts bool                // the server has cohorts (with or without learners)
+	err     error
+}
+
+func (m memberships) HasCohorts(context.Context) (bool, error) {
+	return m.cohorts || len(m.labs) > 0 || len(m.staff) > 0, m.err
 }
 
 func (m memberships) VisibleLabs(_ context.Context, userID string) ([]string, bool, error) {
@@ -27,22 +32,28 @@ func (m memberships) IsCohortStaff(_ context.Context, cohortID, userID string) (
 
 func TestVisibleLabs(t *testing.T) {
 	st := memberships{labs: map[string][]string{"u-ada": {"redis"}, "u-empty": {}}}
+	noCohorts := memberships{}
+	emptyCohort := memberships{cohorts: true} // a cohort whose learners all left
 	learner := func(id string) store.User { return store.User{ID: id, Role: store.RoleLearner} }
 	for _, tc := range []struct {
 		name          string
+		st            memberships
 		u             store.User
 		loginRequired bool
 		sees, hidden  []string
 	}{
-		{"without logins everyone sees every lab", learner("u-ada"), false, []string{"redis", "sql"}, nil},
-		{"a learner sees their cohorts' labs", learner("u-ada"), true, []string{"redis"}, []string{"sql"}},
-		{"a learner in a cohort without labs sees none", learner("u-empty"), true, nil, []string{"redis", "sql"}},
-		{"a learner in no cohort sees every lab", learner("u-solo"), true, []string{"redis", "sql"}, nil},
-		{"an instructor sees every lab", store.User{ID: "u-ada", Role: store.RoleInstructor}, true, []string{"redis", "sql"}, nil},
-		{"an admin sees every lab", store.User{ID: "u-ada", Role: store.RoleAdmin}, true, []string{"redis", "sql"}, nil},
+		{"without logins everyone sees every lab", st, learner("u-ada"), false, []string{"redis", "sql"}, nil},
+		{"the local learner sees every lab", noCohorts, learner("local"), false, []string{"redis", "sql"}, nil},
+		{"a learner sees their cohorts' labs", st, learner("u-ada"), true, []string{"redis"}, []string{"sql"}},
+		{"a learner in a cohort without labs sees none", st, learner("u-empty"), true, nil, []string{"redis", "sql"}},
+		{"a learner in no cohort, on a server with cohorts, sees none", st, learner("u-solo"), true, nil, []string{"redis", "sql"}},
+		{"a learner removed from the only cohort sees none", emptyCohort, learner("u-ada"), true, nil, []string{"redis", "sql"}},
+		{"a learner on a server without cohorts sees every lab", noCohorts, learner("u-solo"), true, []string{"redis", "sql"}, nil},
+		{"an instructor sees every lab", st, store.User{ID: "u-ada", Role: store.RoleInstructor}, true, []string{"redis", "sql"}, nil},
+		{"an admin sees every lab", st, store.User{ID: "u-ada", Role: store.RoleAdmin}, true, []string{"redis", "sql"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			labs, err := VisibleLabs(t.Context(), st, tc.u, tc.loginRequired)
+			labs, err := VisibleLabs(t.Context(), tc.st, tc.u, tc.loginRequired)
 			if err != nil {
 				t.Fatal(err)
 			}

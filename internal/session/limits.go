@@ -87,24 +87,46 @@ func labMemory(l *lab.Lab) int64 {
 	return sum
 }
 
-// admitLocked checks the limits for a new session of userID on l; m.mu
-// is held.
-func (m *Manager) admitLocked(userID string, l *lab.Lab, now time.Time) error {
+// launchLocked is the one way a sandbox starts: a new session and a reset
+// alike. It admits the start against every limit (per user, start rate,
+// server-wide count, memory budget, disk floor), then runs prepare (nil:
+// nothing; an error refuses the start), records the start and starts s
+// in the background, replacing the sandbox s had. A refused start leaves s
+// as it was. m.mu is held.
+func (m *Manager) launchLocked(s *Session, now time.Time, prepare func() error) error {
+	if err := m.admitLocked(s, now); err != nil {
+		return err
+	}
+	if prepare != nil {
+		if err := prepare(); err != nil {
+			return err
+		}
+	}
+	m.starts[s.UserID] = append(m.starts[s.UserID], now)
+	s.start()
+	return nil
+}
+
+// admitLocked checks the limits for starting a sandbox for s. The
+// sandbox s runs now, if any, is the one being replaced, so it does not
+// count. m.mu is held.
+func (m *Manager) admitLocked(s *Session, now time.Time) error {
+	userID, l := s.UserID, s.Lab
 	lim := m.limits
 	var mine []string
 	running := 0
 	var memory int64
 	var soonest time.Time
-	for _, s := range m.sessions {
-		if !s.alive() {
+	for _, o := range m.sessions {
+		if o == s || !o.alive() {
 			continue
 		}
 		running++
-		memory += labMemory(s.Lab)
-		if s.UserID == userID {
-			mine = append(mine, s.Lab.ID)
+		memory += labMemory(o.Lab)
+		if o.UserID == userID {
+			mine = append(mine, o.Lab.ID)
 		}
-		if exp := s.View().Expires; !exp.IsZero() && (soonest.IsZero() || exp.Before(soonest)) {
+		if exp := o.View().Expires; !exp.IsZero() && (soonest.IsZero() || exp.Before(soonest)) {
 			soonest = exp
 		}
 	}

@@ -3,8 +3,14 @@ package session
 import (
 	"context"
 	"errors"
+	"go/ast"
+	"go/parser"
+	"go/token"
 	"io"
+	"io/fs"
 	"path/filepath"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -105,5 +111,138 @@ func TestStartRate(t *testing.T) {
 	}
 	if _, _, err := m.Open(t.Context(), "u2", "a"); err != nil {
 		t.Errorf("another user is limited too: %v", err)
+	}
+}
+
+// TestResetPassesAdmission resets sessions while limits are reached: a
+// reset starts a sandbox, so it is refused exactly as opening a lab would
+// be, and a refused reset leaves the session as it was. Resetting a live
+// session replaces its own sandbox, so that one does not count against
+// the limits.
+func TestResetPassesAdmission(t *testing.T) {
+	t.Parallel()
+	off := Limits{PerUser: -1, Starts: -1, MaxSandboxes: -1, MinFreeDisk: -1}
+	with := func(f func(*Limits)) Limits { l := off; f(&l); return l }
+	var diskLow atomic.Bool
+	disk := func() (int64, error) {
+		if diskLow.Load() {
+			return 100 << 20, nil
+		}
+		return 100 << 30, nil
+	}
+	type step struct {
+		user, lab string
+		op        string    // open, stop, reset, disk-low
+		refused   LimitKind // "" when it must be admitted
+	}
+	tests := []struct {
+		name  string
+		lim   Limits
+		steps []step
+	}{
+		{"per user: a stopped lab reset while another runs", with(func(l *Limits) { l.PerUser = 1 }), []step{
+			{"u1", "a", "open", ""}, {"u1", "a", "stop", ""}, {"u1", "b", "open", ""},
+			{"u1", "a", "reset", LimitPerUser},
+		}},
+		{"per user: the running lab itself may be reset", with(func(l *Limits) { l.PerUser = 1 }), []step{
+			{"u1", "a", "open", ""}, {"u1", "a", "reset", ""}, {"u1", "a", "reset", ""},
+		}},
+		{"start rate counts resets", with(func(l *Limits) { l.Starts = 2; l.StartsWindow = time.Hour }), []step{
+			{"u1", "a", "open", ""}, {"u1", "a", "reset", ""}, {"u1", "a", "reset", LimitRate},
+			{"u2", "a", "open", ""}, // another user is not limited by u1's starts
+		}},
+		{"server full", with(func(l *Limits) { l.MaxSandboxes = 1 }), []step{
+			{"u1", "a", "open", ""}, {"u1", "a", "stop", ""}, {"u2", "a", "open", ""},
+			{"u1", "a", "reset", LimitCapacity},
+			{"u2", "a", "reset", ""}, // replaces its own sandbox
+		}},
+		{"memory budget", with(func(l *Limits) { l.MemoryBytes = 300 << 20 }), []step{
+			{"u1", "a", "open", ""}, {"u1", "a", "stop", ""}, {"u2", "b", "open", ""},
+			{"u1", "a", "reset", LimitCapacity},
+			{"u2", "b", "reset", ""},
+		}},
+		{"disk floor", with(func(l *Limits) { l.MinFreeDisk = 2 << 30 }), []step{
+			{"u1", "a", "open", ""}, {"", "", "disk-low", ""},
+			{"u1", "a", "reset", LimitDisk},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			diskLow.Store(false)
+			m := stuckManager(t, tt.lim, disk)
+			sessions := map[string]*Session{}
+			for i, st := range tt.steps {
+				key := st.user + "/" + st.lab
+				var err error
+				switch st.op {
+				case "open":
+					sessions[key], _, err = m.Open(t.Context(), st.user, st.lab)
+				case "stop":
+					sessions[key].Stop(store.StateStopped, "")
+				case "disk-low":
+					diskLow.Store(true)
+				case "reset":
+					s := sessions[key]
+					before := s.View().State
+					err = s.Reset()
+					if st.refused != "" {
+						if after := s.View().State; after != before {
+							t.Errorf("step %d: a refused reset changed the session from %s to %s", i, before, after)
+						}
+					} else if s.View().State != store.StateStarting {
+						t.Errorf("step %d: an admitted reset left the session %s", i, s.View().State)
+					}
+				}
+				var le *LimitError
+				switch {
+				case st.refused == "" && err != nil:
+					t.Fatalf("step %d (%s %s on %s): %v, want it admitted", i, st.op, st.user, st.lab, err)
+				case st.refused != "" && (!errors.As(err, &le) || le.Kind != st.refused || !errors.Is(err, ErrLimit)):
+					t.Fatalf("step %d (%s %s on %s): %v, want a %s limit", i, st.op, st.user, st.lab, err, st.refused)
+				}
+			}
+		})
+	}
+}
+
+// TestOneAdmissionForEveryStart reads this package's code: a sandbox
+// starts only through Manager.launchLocked, which admits it first. A new
+// path that starts sandboxes without it fails here.
+func TestOneAdmissionForEveryStart(t *testing.T) {
+	fset := token.NewFileSet()
+	pkgs, err := parser.ParseDir(fset, ".", func(fi fs.FileInfo) bool { return !strings.HasSuffix(fi.Name(), "_test.go") }, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pkg := range pkgs {
+		for _, f := range pkg.Files {
+			for _, d := range f.Decls {
+				fn, ok := d.(*ast.FuncDecl)
+				if !ok || fn.Body == nil {
+					continue
+				}
+				ast.Inspect(fn.Body, func(n ast.Node) bool {
+					call, ok := n.(*ast.CallExpr)
+					if !ok {
+						return true
+					}
+					if sel, ok := call.Fun.(*ast.SelectorExpr); ok && sel.Sel.Name == "start" && fn.Name.Name != "launchLocked" {
+						t.Errorf("%s: %s starts a sandbox without admission; call Manager.launchLocked", fset.Position(call.Pos()), fn.Name.Name)
+					}
+					return true
+				})
+			}
+		}
+	}
+}
+
+func TestLifetimeWords(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		4 * time.Hour: "4h", 90 * time.Minute: "1h30m", 10 * time.Minute: "10m", 20 * time.Second: "20s",
+		time.Hour + time.Second: "1h0m1s",
+	} {
+		if got := lifetime(d); got != want {
+			t.Errorf("lifetime(%v) = %q, want %q", d, got, want)
+		}
 	}
 }

@@ -24,6 +24,8 @@ var (
 	ErrCheckRunning = errors.New("session: a check is already running")
 	ErrNoTerminal   = errors.New("session: no such terminal")
 	ErrTooMany      = errors.New("session: too many terminals")
+	// ErrGone: the session was replaced by a newer one of the same lab.
+	ErrGone = errors.New("session: replaced by a newer session of the lab")
 )
 
 // ImagesFunc resolves a lab's images, building missing ones and writing
@@ -43,6 +45,13 @@ type Config struct {
 	// IdleWarning is how long before the stop the page is warned; zero:
 	// 2 minutes (at most half the timeout).
 	IdleWarning time.Duration
+	// MaxLifetime is the longest a sandbox runs, however active: keepalive
+	// and activity do not extend it. Zero: 4 hours; negative: no maximum.
+	// A reset or a new session starts a sandbox with a lifetime of its own.
+	MaxLifetime time.Duration
+	// LifetimeWarning is how long before MaxLifetime ends the sandbox the
+	// page is warned; zero: 10 minutes (at most half the lifetime).
+	LifetimeWarning time.Duration
 	// Scrollback is how many recent bytes of each terminal are kept for
 	// replay; zero: 256 KiB.
 	Scrollback int
@@ -57,6 +66,9 @@ type Config struct {
 	Observer Observer
 	Log      *slog.Logger
 }
+
+// DefaultMaxLifetime is the longest a sandbox runs unless configured.
+const DefaultMaxLifetime = 4 * time.Hour
 
 // Observer records what sessions do, e.g. as metrics.
 type Observer interface {
@@ -95,6 +107,16 @@ func New(ctx context.Context, cfg Config) *Manager {
 		cfg.IdleWarning = 2 * time.Minute
 	}
 	cfg.IdleWarning = min(cfg.IdleWarning, cfg.IdleTimeout/2)
+	switch {
+	case cfg.MaxLifetime == 0:
+		cfg.MaxLifetime = DefaultMaxLifetime
+	case cfg.MaxLifetime < 0:
+		cfg.MaxLifetime = 0
+	}
+	if cfg.LifetimeWarning <= 0 {
+		cfg.LifetimeWarning = 10 * time.Minute
+	}
+	cfg.LifetimeWarning = min(cfg.LifetimeWarning, cfg.MaxLifetime/2)
 	if cfg.Scrollback <= 0 {
 		cfg.Scrollback = 256 << 10
 	}
@@ -191,6 +213,25 @@ func (m *Manager) Get(id string) (*Session, bool) {
 	return s, ok
 }
 
+// EndSessions stops the user's live sessions of the labs keep does not
+// keep, recording reason, and returns how many it stopped; e.g. the
+// sessions of labs a learner no longer sees.
+func (m *Manager) EndSessions(userID string, keep func(labID string) bool, reason string) int {
+	m.mu.Lock()
+	var end []*Session
+	for _, s := range m.sessions {
+		if s.UserID == userID && s.alive() && !keep(s.Lab.ID) {
+			end = append(end, s)
+		}
+	}
+	m.mu.Unlock()
+	for _, s := range end {
+		m.log.Info("session ended", "session", s.ID, "lab", s.Lab.ID, "user", userID, "reason", reason)
+		s.Stop(store.StateStopped, reason)
+	}
+	return len(end)
+}
+
 // Live returns the user's live (starting or ready) session on labID, or
 // nil.
 func (m *Manager) Live(userID, labID string) *Session {
@@ -222,25 +263,40 @@ func (m *Manager) Open(ctx context.Context, userID, labID string) (s *Session, c
 		return s, false, nil
 	}
 	now := time.Now()
-	if err := m.admitLocked(userID, l, now); err != nil {
-		return nil, false, err
-	}
-	m.starts[userID] = append(m.starts[userID], now)
 	s = &Session{
 		ID: ids.New(ids.Session), UserID: userID, Lab: l, Created: now, m: m,
 		terms: map[string]*Terminal{}, subs: map[chan Message]struct{}{},
 	}
-	if err := m.cfg.Store.CreateSession(ctx, store.Session{ID: s.ID, UserID: userID, LabID: labID, State: store.StateStarting, Created: now}); err != nil {
+	err = m.launchLocked(s, now, func() error {
+		if err := m.cfg.Store.CreateSession(ctx, store.Session{ID: s.ID, UserID: userID, LabID: labID, State: store.StateStarting, Created: now}); err != nil {
+			return err
+		}
+		// Ended sessions of this user and lab are no longer needed in
+		// memory: the store keeps their record.
+		for id, old := range m.sessions {
+			if old.UserID == userID && old.Lab.ID == labID {
+				delete(m.sessions, id)
+			}
+		}
+		m.sessions[s.ID] = s
+		return nil
+	})
+	if err != nil {
 		return nil, false, err
 	}
-	// Ended sessions of this user and lab are no longer needed in memory:
-	// the store keeps their record.
-	for id, old := range m.sessions {
-		if old.UserID == userID && old.Lab.ID == labID {
-			delete(m.sessions, id)
-		}
-	}
-	m.sessions[s.ID] = s
-	s.start()
 	return s, true, nil
+}
+
+// reset replaces s's sandbox with a fresh one, once admitted like any
+// other start.
+func (m *Manager) reset(s *Session) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if cur, ok := m.sessions[s.ID]; !ok || cur != s {
+		return fmt.Errorf("session %s: %w", s.ID, ErrGone)
+	}
+	return m.launchLocked(s, time.Now(), func() error {
+		s.Stop("", "")
+		return nil
+	})
 }

@@ -10,6 +10,7 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -43,8 +44,10 @@ type Session struct {
 	ctx      context.Context    // lives as long as the current sandbox
 	cancel   context.CancelFunc // ends ctx: the start and checks
 	stopping chan struct{}      // closed when the last sandbox is removed
-	expires  time.Time
+	expires  time.Time          // the idle stop, moved on by activity
 	warned   bool
+	endsAt   time.Time // the end of the sandbox's lifetime (zero: none)
+	lifeWarn bool      // the page was warned of endsAt
 	terms    map[string]*Terminal
 	termSeq  int
 	checking bool
@@ -61,6 +64,7 @@ type View struct {
 	Services           []ServiceState `json:"services"`
 	Created            time.Time      `json:"created_at"`
 	Expires            time.Time      `json:"expires_at,omitzero"`
+	EndsAt             time.Time      `json:"ends_at,omitzero"`
 	IdleTimeoutSeconds int            `json:"idle_timeout_seconds"`
 	Terminals          []TermInfo     `json:"terminals"`
 	Checking           bool           `json:"checking"`
@@ -86,7 +90,7 @@ func (s *Session) viewLocked() View {
 		IdleTimeoutSeconds: int(s.m.cfg.IdleTimeout / time.Second), Terminals: []TermInfo{}, Checking: s.checking,
 	}
 	if s.state == store.StateReady {
-		v.Expires = s.expires
+		v.Expires, v.EndsAt = s.expiresLocked(), s.endsAt
 	}
 	for _, t := range s.terms {
 		v.Terminals = append(v.Terminals, TermInfo{ID: t.ID, Title: t.Title})
@@ -113,7 +117,8 @@ func (s *Session) setStateLocked(state, errMsg, advice string) {
 	s.publishLocked(Message{Event: runner.Event{Type: MsgSession}, Session: &v})
 }
 
-// start brings up a fresh sandbox in the background.
+// start brings up a fresh sandbox in the background; only
+// [Manager.launchLocked] calls it, after admission.
 func (s *Session) start() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -125,7 +130,7 @@ func (s *Session) start() {
 	for _, svc := range s.Lab.Services {
 		s.services = append(s.services, ServiceState{Name: svc.Name, State: "waiting"})
 	}
-	s.warned = false
+	s.warned, s.lifeWarn, s.endsAt = false, false, time.Time{}
 	prev := s.stopping
 	s.setStateLocked(store.StateStarting, "", "")
 	go s.provision(ctx, gen, prev)
@@ -184,15 +189,20 @@ func (s *Session) provision(ctx context.Context, gen int, prev chan struct{}) {
 	s.m.cfg.Observer.Provisioned(s.Lab.ID, store.StateReady, time.Since(start))
 	s.m.log.Info("session ready", "session", s.ID, "lab", s.Lab.ID, "duration", time.Since(start).Round(time.Millisecond))
 	s.run = ls
-	s.expires = time.Now().Add(s.m.cfg.IdleTimeout)
+	now := time.Now()
+	s.expires = now.Add(s.m.cfg.IdleTimeout)
+	if s.m.cfg.MaxLifetime > 0 {
+		s.endsAt = now.Add(s.m.cfg.MaxLifetime)
+	}
 	s.setStateLocked(store.StateReady, "", "")
 }
 
 // Reset replaces the sandbox with a fresh one from the lab's images; the
-// session keeps its id, hints and check history.
-func (s *Session) Reset() {
-	s.Stop("", "")
-	s.start()
+// session keeps its id, hints and check history. A reset starts a
+// sandbox, so it passes the same admission as opening a lab: a
+// [LimitError] refuses it and leaves the session as it was.
+func (s *Session) Reset() error {
+	return s.m.reset(s)
 }
 
 // Stop ends the session's sandbox and records state (stopped or expired;
@@ -249,7 +259,9 @@ func (s *Session) remove(ls *labrun.Run, done chan struct{}) {
 	}
 }
 
-// Touch records activity: the idle timeout starts again.
+// Touch records activity: the idle timeout starts again, up to the end
+// of the sandbox's lifetime. It returns when the sandbox now stops (zero
+// when it is not running).
 func (s *Session) Touch() time.Time {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -262,17 +274,51 @@ func (s *Session) Touch() time.Time {
 		v := s.viewLocked()
 		s.publishLocked(Message{Event: runner.Event{Type: MsgSession}, Session: &v})
 	}
+	return s.expiresLocked()
+}
+
+// expiresLocked is when the sandbox stops unless there is activity: the
+// idle stop or the end of its lifetime, whichever comes first; s.mu is
+// held.
+func (s *Session) expiresLocked() time.Time {
+	if !s.endsAt.IsZero() && s.endsAt.Before(s.expires) {
+		return s.endsAt
+	}
 	return s.expires
 }
 
-// idle warns before the idle timeout and stops the session at it.
+// MsgLifetimeEnding warns that the sandbox reaches its maximum lifetime:
+// ExpiresAt says when it stops; activity cannot put that off.
+const MsgLifetimeEnding runner.EventType = "session.lifetime"
+
+// idle warns before the end of the sandbox's lifetime and stops it then,
+// even with a check running; and warns before the idle timeout and stops
+// the session at it, unless a check runs.
 func (s *Session) idle(now time.Time) {
 	s.mu.Lock()
-	if s.state != store.StateReady || s.checking {
+	if s.state != store.StateReady {
 		s.mu.Unlock()
 		return
 	}
+	if end := s.endsAt; !end.IsZero() {
+		if !now.Before(end) {
+			s.mu.Unlock()
+			s.m.log.Info("session reached its maximum lifetime, stopping", "session", s.ID, "lifetime", s.m.cfg.MaxLifetime)
+			s.Stop(store.StateExpired, fmt.Sprintf("stopped at its maximum lifetime of %s; open the lab again for a fresh sandbox", lifetime(s.m.cfg.MaxLifetime)))
+			return
+		}
+		if !s.lifeWarn && !now.Before(end.Add(-s.m.cfg.LifetimeWarning)) {
+			s.lifeWarn = true
+			s.publishLocked(Message{Event: runner.Event{Type: MsgLifetimeEnding}, ExpiresAt: end})
+		}
+	}
 	expires := s.expires
+	if s.checking || (!s.endsAt.IsZero() && !expires.Before(s.endsAt)) {
+		// A check counts as activity; and an idle stop after the end of
+		// the lifetime never comes.
+		s.mu.Unlock()
+		return
+	}
 	if now.Before(expires) {
 		if !s.warned && now.After(expires.Add(-s.m.cfg.IdleWarning)) {
 			s.warned = true
@@ -284,6 +330,18 @@ func (s *Session) idle(now time.Time) {
 	s.mu.Unlock()
 	s.m.log.Info("session idle, stopping", "session", s.ID)
 	s.Stop(store.StateExpired, fmt.Sprintf("stopped after %s without activity", s.m.cfg.IdleTimeout))
+}
+
+// lifetime writes a duration as people read it: 4h, 1h30m, 20s.
+func lifetime(d time.Duration) string {
+	s := d.String()
+	if strings.HasSuffix(s, "m0s") {
+		s = strings.TrimSuffix(s, "0s")
+	}
+	if strings.HasSuffix(s, "h0m") {
+		s = strings.TrimSuffix(s, "0m")
+	}
+	return s
 }
 
 // Sandbox returns the running sandbox, or ErrNotRunning.

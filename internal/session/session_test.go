@@ -58,11 +58,11 @@ func newEnv(t *testing.T, idle, warn time.Duration) *env {
 }
 
 // newFakeEnv is newEnv with sandboxes on a fake driver: no engine needed.
-func newFakeEnv(t *testing.T, idle, warn time.Duration) *env {
+func newFakeEnv(t *testing.T, idle, warn time.Duration, opts ...func(*session.Config)) *env {
 	t.Helper()
 	l := testenv.ScaffoldLab(t, "sess-test")
 	fake := testenv.NewFakeLabs(t, l)
-	e := startEnv(t, l, labrun.Runner{Driver: fake.Driver, Instance: "fake"}, fake.Images, idle, warn)
+	e := startEnv(t, l, labrun.Runner{Driver: fake.Driver, Instance: "fake"}, fake.Images, idle, warn, opts...)
 	// The fake starts sandboxes at once; a test holds a start to see its
 	// progress from the beginning, as an engine's start takes long enough to.
 	e.hold, e.fake = fake.Driver.Hold, fake
@@ -70,7 +70,7 @@ func newFakeEnv(t *testing.T, idle, warn time.Duration) *env {
 }
 
 // startEnv runs a manager of l until t ends, with one learner, u1.
-func startEnv(t *testing.T, l *lab.Lab, r labrun.Runner, imgs session.ImagesFunc, idle, warn time.Duration) *env {
+func startEnv(t *testing.T, l *lab.Lab, r labrun.Runner, imgs session.ImagesFunc, idle, warn time.Duration, opts ...func(*session.Config)) *env {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	st, err := store.OpenSQLite(ctx, filepath.Join(t.TempDir(), "b.db"))
@@ -80,10 +80,14 @@ func startEnv(t *testing.T, l *lab.Lab, r labrun.Runner, imgs session.ImagesFunc
 	if _, err := st.EnsureUser(ctx, store.User{ID: "u1", Name: "One", Role: store.RoleLearner}); err != nil {
 		t.Fatal(err)
 	}
-	m := session.New(ctx, session.Config{
+	cfg := session.Config{
 		Runner: r, Images: imgs,
 		Store: st, Labs: []*lab.Lab{l}, IdleTimeout: idle, IdleWarning: warn,
-	})
+	}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	m := session.New(ctx, cfg)
 	done := make(chan struct{})
 	go func() { m.Run(ctx); close(done) }()
 	t.Cleanup(func() {
@@ -325,6 +329,82 @@ func testIdleWarningThenExpiry(t *testing.T, e *env) {
 	}
 	if v := s.View(); !strings.Contains(v.Error, "without activity") {
 		t.Errorf("expired view error = %q", v.Error)
+	}
+}
+
+// TestMaxLifetime keeps a session busy past its maximum lifetime: the
+// page is warned once, with the time of the stop, then the sandbox stops
+// as expired, saying why. Activity does not push the stop past the
+// lifetime.
+func TestMaxLifetime(t *testing.T) {
+	t.Parallel()
+	e := newFakeEnv(t, 10*time.Minute, time.Minute, func(c *session.Config) {
+		c.MaxLifetime, c.LifetimeWarning = 3*time.Second, 1500*time.Millisecond
+	})
+	s, _, err := e.m.Open(t.Context(), "u1", e.lab.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, cancel := s.Subscribe()
+	defer cancel()
+	waitState(t, msgs, store.StateReady)
+	// Keep it alive, as a page that keeps sending keepalives would.
+	busy, stopBusy := context.WithCancel(t.Context())
+	defer stopBusy()
+	go func() {
+		for busy.Err() == nil {
+			s.Touch()
+			time.Sleep(50 * time.Millisecond)
+		}
+	}()
+	var warnings []session.Message
+	for _, m := range waitState(t, msgs, store.StateExpired) {
+		if m.Type == session.MsgLifetimeEnding {
+			warnings = append(warnings, m)
+		}
+		if m.Type == session.MsgExpiring {
+			t.Errorf("an idle warning for a session kept busy: %+v", m)
+		}
+	}
+	stopBusy()
+	if len(warnings) != 1 || warnings[0].ExpiresAt.IsZero() {
+		t.Fatalf("lifetime warnings before the stop: %+v, want one with the time of the stop", warnings)
+	}
+	if v := s.View(); !strings.Contains(v.Error, "maximum lifetime") {
+		t.Errorf("stopped session's error = %q, want it to name the maximum lifetime", v.Error)
+	}
+	if st, _ := e.st.Session(t.Context(), s.ID); st.State != store.StateExpired {
+		t.Errorf("stored state = %s, want expired", st.State)
+	}
+}
+
+// TestKeepaliveStopsAtTheLifetime: a keepalive never moves the expiry
+// past the end of the sandbox's lifetime.
+func TestKeepaliveStopsAtTheLifetime(t *testing.T) {
+	t.Parallel()
+	e := newFakeEnv(t, 10*time.Minute, time.Minute, func(c *session.Config) { c.MaxLifetime = time.Hour })
+	s, _, err := e.m.Open(t.Context(), "u1", e.lab.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, cancel := s.Subscribe()
+	defer cancel()
+	waitState(t, msgs, store.StateReady)
+	v := s.View()
+	if v.EndsAt.IsZero() || v.EndsAt.Sub(v.Created) > time.Hour+time.Minute {
+		t.Fatalf("ready view ends_at = %v (created %v), want within the hour's lifetime", v.EndsAt, v.Created)
+	}
+	if exp := s.Touch(); exp.After(v.EndsAt) {
+		t.Errorf("Touch moved the expiry to %v, past the lifetime's end %v", exp, v.EndsAt)
+	}
+	e2 := newFakeEnv(t, 10*time.Minute, time.Minute, func(c *session.Config) { c.MaxLifetime = 2 * time.Minute })
+	s2, _, _ := e2.m.Open(t.Context(), "u1", e2.lab.ID)
+	msgs2, cancel2 := s2.Subscribe()
+	defer cancel2()
+	waitState(t, msgs2, store.StateReady)
+	v2 := s2.View()
+	if exp := s2.Touch(); !exp.Equal(v2.EndsAt) || !v2.Expires.Equal(v2.EndsAt) {
+		t.Errorf("with 10 minutes idle and 2 minutes to live, the expiry is %v (view %v), want the lifetime's end %v", exp, v2.Expires, v2.EndsAt)
 	}
 }
 

@@ -166,8 +166,18 @@ func (s *Store) IsCohortStaff(ctx context.Context, cohortID, userID string) (boo
 	return n > 0, nil
 }
 
+// HasCohorts reports whether any cohort exists.
+func (s *Store) HasCohorts(ctx context.Context) (bool, error) {
+	var n int
+	if err := s.db.GetContext(ctx, &n, `SELECT COUNT(*) FROM (SELECT 1 FROM cohorts LIMIT 1) c`); err != nil {
+		return false, fmt.Errorf("store: has cohorts: %w", err)
+	}
+	return n > 0, nil
+}
+
 // VisibleLabs returns the labs a learner's cohorts show, sorted; inCohort
-// is false when the learner belongs to no cohort (who then sees every lab).
+// is false when the learner belongs to no cohort (cohort.VisibleLabs says
+// what such a learner sees).
 func (s *Store) VisibleLabs(ctx context.Context, userID string) (labs []string, inCohort bool, err error) {
 	var n int
 	if err := s.db.GetContext(ctx, &n, s.db.Rebind(`SELECT COUNT(*) FROM cohort_members WHERE user_id = ?`), userID); err != nil {

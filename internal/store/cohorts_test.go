@@ -26,6 +26,9 @@ func testCohorts(t *testing.T, reopen func(t *testing.T) *Store) {
 			t.Fatal(err)
 		}
 	}
+	if any, err := s.HasCohorts(ctx); any || err != nil {
+		t.Errorf("HasCohorts before any cohort = %v, %v", any, err)
+	}
 	if err := s.CreateCohort(ctx, Cohort{ID: "c-1", Name: "Autumn", CreatedBy: "i-1", Labs: []string{"n-plus-one", "add-index", "add-index"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -115,6 +118,9 @@ func testCohorts(t *testing.T, reopen func(t *testing.T) *Store) {
 	}
 	if labs, in, _ := s.VisibleLabs(ctx, "a-1"); in || labs != nil {
 		t.Errorf("VisibleLabs of someone in no cohort = %v, %v", labs, in)
+	}
+	if any, err := s.HasCohorts(ctx); !any || err != nil {
+		t.Errorf("HasCohorts with two cohorts = %v, %v", any, err)
 	}
 
 	// Progress: l-1 fails once then passes add-index; l-2 only started.

@@ -485,7 +485,7 @@ class Dashboard {
     const who = l.name || l.login;
     const ok = await confirmDialog({
       title: `Remove ${who}?`,
-      body: `${who} leaves ${this.detail.cohort.name}: they stop appearing on this dashboard and no longer see its labs. Their account and records stay.`,
+      body: `${who} leaves ${this.detail.cohort.name}: they stop appearing on this dashboard and lose its labs (unless another of their cohorts has them), and their sandboxes of those labs stop. Their account and records stay.`,
       ok: "Remove from cohort",
       danger: true,
     });

@@ -61,6 +61,7 @@ class LabPage {
     setChildren(this.topSlot, this.titleEl, this.pill, h("span.spacer"), this.resetBtn, this.stopBtn);
 
     this.banner = h("div.expiring", { hidden: true, role: "alert", "data-testid": "expiring" });
+    this.lifeBanner = h("div.expiring", { hidden: true, role: "alert", "data-testid": "lifetime" });
     this.instructions = h("div.instructions-body", h("p.muted", h("span.spinner"), " Loading the lab…"));
     this.stateView = h("div.state-view", { "data-testid": "session-state", "data-state": "connecting", "aria-live": "polite" });
     this.tablist = h("div.tablist", { role: "tablist", "aria-label": "Workspace" });
@@ -77,7 +78,7 @@ class LabPage {
     this.hsplit = h("div.hsplit", { role: "separator", "aria-orientation": "horizontal", "aria-label": "Resize the check panel", tabindex: "0" });
     this.work = h("section.work", { "aria-label": "Sandbox" }, this.stateView, this.workspace, this.hsplit, this.check.el);
     this.body = h("div.lab-body", this.left, this.splitter, this.work);
-    setChildren(this.root, h("main.lab", { id: "main" }, this.banner, this.body));
+    setChildren(this.root, h("main.lab", { id: "main" }, this.lifeBanner, this.banner, this.body));
     this.setupSplitter();
 
     this.onKey = (e) => {
@@ -286,6 +287,8 @@ class LabPage {
 
     // Idle warning: a later expiry means the learner was active.
     if (s.state !== "ready" || (this.expiresAt && s.expires_at && Date.parse(s.expires_at) > this.expiresAt + 1000)) this.hideBanner();
+    // Lifetime warning: only a new sandbox (after a stop or reset) ends it.
+    if (s.state !== "ready") this.hideLifeBanner();
 
     if (s.state === "ready") {
       this.workspace.hidden = false;
@@ -317,6 +320,9 @@ class LabPage {
         break;
       case "session.expiring":
         this.showBanner(ev.expires_at);
+        break;
+      case "session.lifetime":
+        this.showLifeBanner(ev.expires_at);
         break;
       default:
         if (ev.type && (ev.type.startsWith("check.") || ev.type.startsWith("step.") || ev.type === "metric" || ev.type === "log")) this.check.event(ev);
@@ -526,6 +532,31 @@ class LabPage {
     this.banner.hidden = false;
   }
 
+  // The sandbox's maximum lifetime: activity cannot put this stop off.
+  showLifeBanner(endsAt) {
+    const at = Date.parse(endsAt);
+    if (isNaN(at)) return;
+    const text = h("span");
+    const tickFn = () => {
+      const left = Math.max(0, Math.round((at - Date.now()) / 1000));
+      const mins = Math.floor(left / 60), secs = left % 60;
+      text.textContent = left > 0
+        ? `This sandbox reaches its maximum lifetime and stops in ${mins ? `${mins} min ` : ""}${secs} s, however active it is. Save what you need; then open the lab again for a fresh sandbox.`
+        : "This sandbox reached its maximum lifetime and is stopping…";
+    };
+    tickFn();
+    clearInterval(this.lifeTimer);
+    this.lifeTimer = setInterval(tickFn, 1000);
+    setChildren(this.lifeBanner, text);
+    this.lifeBanner.hidden = false;
+  }
+
+  hideLifeBanner() {
+    if (this.lifeBanner.hidden) return;
+    clearInterval(this.lifeTimer);
+    this.lifeBanner.hidden = true;
+  }
+
   hideBanner() {
     if (this.banner.hidden) return;
     clearInterval(this.bannerTimer);
@@ -643,6 +674,7 @@ class LabPage {
     this.teardownWorkspace();
     clearInterval(this.stateTimer);
     clearInterval(this.bannerTimer);
+    clearInterval(this.lifeTimer);
     clearInterval(this.check.tick);
     window.removeEventListener("keydown", this.onKey);
     window.removeEventListener("beforeunload", this.onBeforeUnload);
