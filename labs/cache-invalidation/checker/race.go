@@ -365,7 +365,7 @@ func redisRound(ctx context.Context, db *sqlx.DB, rc *redisConn, log *rawLog, p 
 	// lock), or B answers.
 	doneB := putAsync(ctx, p.ID, b)
 	var answerB *putResult
-	deadline = time.Now().Add(2 * time.Second) // B is held in milliseconds, unless the app serialises writers in its memory
+	deadline = time.Now().Add(4 * time.Second) // B is held in milliseconds, unless the app serialises writers in its memory
 
 	for time.Now().Before(deadline) {
 		select {
