@@ -295,6 +295,18 @@ type rawLog struct {
 	// Evidence that the races happened: reads inside a held window, and
 	// cache writes of a first writer replayed behind a second writer's.
 	windowReads, replays int
+	// putTimes are the durations of the PUTs of the plain cycles: the
+	// baseline of how long this app, on this machine, takes to answer one.
+	putTimes []time.Duration
+}
+
+// answerWait is how long a PUT whose cache write Redis holds is given to
+// answer anyway (which only a write that does not wait for its cache
+// write can): 10 times the median PUT of this run, at least 300 ms.
+func (l *rawLog) answerWait() time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return max(300*time.Millisecond, 10*checker.Median(l.putTimes))
 }
 
 func (l *rawLog) count(window, replays int) {
@@ -351,7 +363,11 @@ func cycle(ctx context.Context, log *rawLog, phase string, p *product, used map[
 	}
 	used[before.PriceCents] = true
 	price := newPrice(used)
+	t0 := time.Now()
 	after, err := putPrice(ctx, p.ID, price)
+	log.mu.Lock()
+	log.putTimes = append(log.putTimes, time.Since(t0))
+	log.mu.Unlock()
 	if err == nil && (differs(after, p) != "" || after.PriceCents != price) {
 		err = fmt.Errorf("PUT /products/%d/price {\"price_cents\": %d} answered a page with price_cents %d: the answer to a write must show what was written", p.ID, price, after.PriceCents)
 	}

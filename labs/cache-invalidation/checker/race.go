@@ -337,9 +337,19 @@ func redisRound(ctx context.Context, db *sqlx.DB, rc *redisConn, log *rawLog, p 
 			time.Sleep(5 * time.Millisecond)
 		}
 	}
+	if answerA == nil && len(heldA) > 0 {
+		// A write that waits for its cache write cannot answer now; one
+		// that left it to a goroutine or a queue answers in its usual time.
+		select {
+		case r := <-doneA:
+			answerA = &r
+		case <-time.After(log.answerWait()):
+		}
+	}
 	if answerA != nil || len(heldA) == 0 {
-		// A answered (or is still busy) without any write reaching Redis:
-		// the read right after the answer shows whether the cache changed.
+		// A answered while Redis took no writes (or is still busy without
+		// any write reaching Redis): the read right after the answer shows
+		// whether the cache had changed before it.
 		if answerA == nil {
 			unpause()
 			r := <-doneA
