@@ -45,7 +45,7 @@ const (
 	phaseReorder  = "two writers whose cache writes reach Redis in the other order"
 	raceRounds    = 3 // of each kind
 	windowReads   = 3 // reads inside each window
-	blockedWithin = 5 * time.Second
+	blockedWithin = 3 * time.Second
 )
 
 // commitGateKey is the advisory lock the commit gate waits for.
@@ -225,7 +225,7 @@ func dbWindowRound(ctx context.Context, db *sqlx.DB, log *rawLog, phase string, 
 	window := 0
 	if waiting {
 		for range windowReads {
-			rctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+			rctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 			pg, err := readNow(rctx, p)
 			cancel()
 			if err != nil {
@@ -375,7 +375,7 @@ func redisRound(ctx context.Context, db *sqlx.DB, rc *redisConn, log *rawLog, p 
 	// lock), or B answers.
 	doneB := putAsync(ctx, p.ID, b)
 	var answerB *putResult
-	deadline = time.Now().Add(4 * time.Second) // B is held in milliseconds, unless the app serialises writers in its memory
+	deadline = time.Now().Add(3 * time.Second) // B is held in milliseconds, unless the app serialises writers in its memory
 
 	for time.Now().Before(deadline) {
 		select {
