@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"strings"
@@ -47,6 +48,10 @@ type Config struct {
 	// as User, the one local learner of a loopback server.
 	Auth bool
 	User store.User
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For header
+	// names the client (see clientAddr); from any other peer the header
+	// is ignored.
+	TrustedProxies []netip.Prefix
 	// Ready reports whether what sessions need answers (for /readyz).
 	Ready func(context.Context) error
 	// Metrics, when set, counts WebSocket connections and is served at
