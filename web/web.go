@@ -20,6 +20,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/yuin/goldmark"
@@ -69,9 +70,12 @@ type Server struct {
 	labs    map[string]*labPage
 	// attempts counts failed logins.
 	attempts loginAttempts
-	static   fs.FS
-	index    []byte
-	handler  http.Handler
+	// warnUntrusted logs once that a proxy seems to be in front but is
+	// not trusted.
+	warnUntrusted sync.Once
+	static        fs.FS
+	index         []byte
+	handler       http.Handler
 }
 
 // labPage is a lab's rendered text.
