@@ -26,6 +26,7 @@ import (
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/extension"
 
+	"github.com/backlab/backlab/internal/auth"
 	"github.com/backlab/backlab/internal/lab"
 	"github.com/backlab/backlab/internal/metrics"
 	"github.com/backlab/backlab/internal/session"
@@ -53,6 +54,11 @@ type Config struct {
 	// names the client (see clientAddr); from any other peer the header
 	// is ignored.
 	TrustedProxies []netip.Prefix
+	// Hasher checks and hashes passwords (default auth.DefaultHasher);
+	// Throttle limits failed password checks (default: a throttle of
+	// auth.DefaultThrottleEntries).
+	Hasher   *auth.Hasher
+	Throttle *auth.Throttle
 	// Ready reports whether what sessions need answers (for /readyz).
 	Ready func(context.Context) error
 	// Metrics, when set, counts WebSocket connections and is served at
@@ -63,13 +69,13 @@ type Config struct {
 
 // Server is the HTTP side of backlab.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	hosts   map[string]bool // Host header values answered
-	origins map[string]bool // Origin header values accepted
-	labs    map[string]*labPage
-	// attempts counts failed logins.
-	attempts loginAttempts
+	cfg      Config
+	log      *slog.Logger
+	hosts    map[string]bool // Host header values answered
+	origins  map[string]bool // Origin header values accepted
+	labs     map[string]*labPage
+	hasher   *auth.Hasher
+	throttle *auth.Throttle
 	// warnUntrusted logs once that a proxy seems to be in front but is
 	// not trusted.
 	warnUntrusted sync.Once
@@ -93,7 +99,13 @@ func New(cfg Config) (*Server, error) {
 	if cfg.PublicURL == nil || cfg.PublicURL.Host == "" {
 		return nil, errors.New("web: the public URL is missing (e.g. http://127.0.0.1:8080)")
 	}
-	s := &Server{cfg: cfg, log: cfg.Log, labs: map[string]*labPage{}, attempts: loginAttempts{failed: map[string][]time.Time{}}}
+	if cfg.Hasher == nil {
+		cfg.Hasher = auth.DefaultHasher
+	}
+	if cfg.Throttle == nil {
+		cfg.Throttle = auth.NewThrottle(auth.DefaultThrottleEntries)
+	}
+	s := &Server{cfg: cfg, log: cfg.Log, labs: map[string]*labPage{}, hasher: cfg.Hasher, throttle: cfg.Throttle}
 	s.hosts, s.origins = allowedHosts(cfg.PublicURL)
 	for _, l := range cfg.Manager.Labs() {
 		p, err := renderLab(l)
