@@ -102,7 +102,22 @@ func sessionInPath(p string) string {
 }
 
 // redactPath hides invite codes, which let anyone sign up, in a path
-// that is logged: /join/{code} and /api/invites/{code}/….
+// that is logged: /join/{code}, /api/invites/{code}/…
+// and /api/cohorts/{cid}/invites/{code}.
 func redactPath(p string) string {
-	return p
+	segs := strings.Split(p, "/")
+	changed := false
+	for i := 1; i+1 < len(segs); i++ {
+		if segs[i+1] == "" {
+			continue
+		}
+		if i == 1 && segs[i] == "join" || segs[i] == "invites" && segs[1] == "api" {
+			segs[i+1] = "{code}"
+			changed = true
+		}
+	}
+	if !changed {
+		return p
+	}
+	return strings.Join(segs, "/")
 }

@@ -213,6 +213,8 @@ func renderLab(l *lab.Lab) (*labPage, error) {
 type apiError struct {
 	Error  string `json:"error"`
 	Advice string `json:"advice,omitempty"`
+	// RequestID, on a 500, is the id the server log has the error under.
+	RequestID string `json:"request_id,omitempty"`
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
