@@ -102,8 +102,8 @@ func sessionInPath(p string) string {
 }
 
 // redactPath hides invite codes, which let anyone sign up, in a path
-// that is logged: /join/{code}, /api/invites/{code}/…
-// and /api/cohorts/{cid}/invites/{code}.
+// that is logged: /join/{code}, /api/invites/{code}/… and
+// /api/cohorts/{cid}/invites/{code}.
 func redactPath(p string) string {
 	segs := strings.Split(p, "/")
 	changed := false
