@@ -108,8 +108,12 @@ func (s *Server) getMe(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, meView{User: u, Auth: s.cfg.Auth})
 }
 
-// internal answers an error that is the server's, not the caller's.
+// internal answers an error that is the server's, not the caller's. The
+// error's text (the store's, the engine's) goes to the log under the
+// request's id; the caller gets the id only.
 func (s *Server) internal(w http.ResponseWriter, err error) {
-	s.log.Error("request failed", "err", err)
-	writeError(w, http.StatusInternalServerError, "the server failed: "+err.Error(), "try again; if it keeps failing, the server log has the details")
+	id := w.Header().Get("X-Request-Id") // set by logged
+	s.log.Error("request failed", "request_id", id, "err", err)
+	writeJSON(w, http.StatusInternalServerError, apiError{Error: "the server failed", RequestID: id,
+		Advice: "try again; if it keeps failing, give the request id " + id + " to the admin: the server log has the details under it"})
 }

@@ -172,8 +172,11 @@ func (s *Server) signUp(w http.ResponseWriter, r *http.Request) {
 		s.inviteError(w, err)
 		return
 	}
-	hash, err := auth.HashPassword(body.Password)
-	if err != nil {
+	hash, err := s.hasher.Hash(body.Password)
+	if errors.Is(err, auth.ErrBusy) {
+		busy(w)
+		return
+	} else if err != nil {
 		s.internal(w, err)
 		return
 	}

@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/backlab/backlab/internal/auth"
@@ -83,53 +83,6 @@ func (s *Server) authenticate(h http.Handler) http.Handler {
 	})
 }
 
-// dummyHash is verified against when a login name does not exist, so
-// that a wrong name takes as long as a wrong password.
-var dummyHash = sync.OnceValue(func() string {
-	h, _ := auth.HashPassword("not the password of anyone")
-	return h
-})
-
-// loginAttempts limits failed logins per login name.
-type loginAttempts struct {
-	mu     sync.Mutex
-	failed map[string][]time.Time
-}
-
-const (
-	maxFailedLogins = 5
-	failedWindow    = 5 * time.Minute
-)
-
-// blocked reports how long name must wait, or zero.
-func (a *loginAttempts) blocked(name string, now time.Time) time.Duration {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	recent := a.failed[name][:0]
-	for _, t := range a.failed[name] {
-		if now.Sub(t) < failedWindow {
-			recent = append(recent, t)
-		}
-	}
-	a.failed[name] = recent
-	if len(recent) < maxFailedLogins {
-		return 0
-	}
-	return failedWindow - now.Sub(recent[0])
-}
-
-func (a *loginAttempts) fail(name string, now time.Time) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.failed[name] = append(a.failed[name], now)
-}
-
-func (a *loginAttempts) reset(name string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	delete(a.failed, name)
-}
-
 // loggedIn is the account a browser is now logged in as.
 type loggedIn struct {
 	User store.User `json:"user"`
@@ -148,32 +101,71 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := strings.ToLower(strings.TrimSpace(body.Login))
+	// A name no account can have is refused before it costs a hash or a
+	// place in the throttle's state.
+	if err := auth.CheckLogin(name); err != nil {
+		writeError(w, http.StatusBadRequest, err.Error(), "type the login name of your account")
+		return
+	}
 	now := time.Now()
-	if wait := s.attempts.blocked(name, now); wait > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-		writeError(w, http.StatusTooManyRequests, "too many failed logins for "+name, "wait "+wait.Round(time.Second).String()+" and try again")
+	addr := s.clientAddr(r)
+	if s.throttled(w, name, addr, now) {
 		return
 	}
 	acct, err := s.cfg.Store.AccountByLogin(r.Context(), name)
 	switch {
 	case errors.Is(err, store.ErrNotFound):
-		auth.VerifyPassword(dummyHash(), body.Password)
+		// A wrong name takes as long as a wrong password.
+		err = s.hasher.VerifyNobody(body.Password)
 	case err != nil:
 		s.internal(w, err)
 		return
+	default:
+		err = s.hasher.Verify(acct.PasswordHash, body.Password)
 	}
-	if err != nil || auth.VerifyPassword(acct.PasswordHash, body.Password) != nil {
-		s.attempts.fail(name, now)
-		s.log.Warn("failed login", "login", name)
+	if errors.Is(err, auth.ErrBusy) {
+		busy(w)
+		return
+	}
+	if err != nil {
+		s.throttle.Failed(name, addr, now)
+		s.log.Warn("failed login", "login", name, "client", addr)
 		writeError(w, http.StatusUnauthorized, "wrong login or password", "")
 		return
 	}
-	s.attempts.reset(name)
+	s.throttle.Succeeded(name, addr, now)
 	if !s.startLogin(w, r, acct) {
 		return
 	}
-	s.log.Info("login", "user", acct.ID, "login", name)
+	s.log.Info("login", "user", acct.ID, "login", name, "client", addr)
 	writeJSON(w, http.StatusOK, loggedIn{User: acct.User})
+}
+
+// throttled answers 429 when the throttle holds attempts for name from
+// addr, and reports whether it did.
+func (s *Server) throttled(w http.ResponseWriter, name string, addr netip.Addr, now time.Time) bool {
+	wait, scope := s.throttle.Wait(name, addr, now)
+	if wait <= 0 {
+		return false
+	}
+	var msg string
+	switch scope {
+	case auth.ScopeAddress:
+		msg = "too many failed logins from your address"
+	case auth.ScopeName:
+		msg = "too many failed logins for " + name + " from addresses it has not logged in from"
+	default:
+		msg = "too many failed logins for " + name + " from your address"
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+	writeError(w, http.StatusTooManyRequests, msg, "wait "+wait.Round(time.Second).String()+" and try again")
+	return true
+}
+
+// busy answers a request that found no place to check or hash a password.
+func busy(w http.ResponseWriter) {
+	w.Header().Set("Retry-After", "1")
+	writeError(w, http.StatusTooManyRequests, "the server is busy checking other passwords", "try again in a moment")
 }
 
 // startLogin records a new login of acct and sets its cookie; on error it
@@ -221,14 +213,16 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := time.Now()
-	if wait := s.attempts.blocked(acct.Login, now); wait > 0 {
-		w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
-		writeError(w, http.StatusTooManyRequests, "too many wrong passwords for "+acct.Login, "wait "+wait.Round(time.Second).String()+" and try again")
+	addr := s.clientAddr(r)
+	if s.throttled(w, acct.Login, addr, now) {
 		return
 	}
 	// 403, not 401: the browser is logged in, the password is wrong.
-	if auth.VerifyPassword(acct.PasswordHash, body.Current) != nil {
-		s.attempts.fail(acct.Login, now)
+	if err := s.hasher.Verify(acct.PasswordHash, body.Current); errors.Is(err, auth.ErrBusy) {
+		busy(w)
+		return
+	} else if err != nil {
+		s.throttle.Failed(acct.Login, addr, now)
 		writeError(w, http.StatusForbidden, "the current password is wrong", "type the password you log in with now")
 		return
 	}
@@ -240,8 +234,11 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "the new password is the current one", "pick another")
 		return
 	}
-	hash, err := auth.HashPassword(body.New)
-	if err != nil {
+	hash, err := s.hasher.Hash(body.New)
+	if errors.Is(err, auth.ErrBusy) {
+		busy(w)
+		return
+	} else if err != nil {
 		s.internal(w, err)
 		return
 	}

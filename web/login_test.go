@@ -129,7 +129,8 @@ func TestLoginRequired(t *testing.T) {
 		t.Errorf("a copy of the logged-out cookie = %d, want 401", resp.StatusCode)
 	}
 
-	// Five failures lock one login name for a while; others are not affected.
+	// Five failures lock one login name from this address for a while;
+	// other names from the same address are not affected.
 	for range 5 {
 		ts.as(t, anon, anonCSRF, "POST", "/api/login", `{"login":"ada","password":"guess-guess-guess"}`)
 	}

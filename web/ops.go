@@ -65,6 +65,12 @@ func (s *Server) logged(h http.Handler) http.Handler {
 		rand.Read(b[:])
 		id := hex.EncodeToString(b[:])
 		w.Header().Set("X-Request-Id", id)
+		if _, ok := r.Header["X-Forwarded-For"]; ok && s.cfg.Auth && !s.trusted(parseHostAddr(r.RemoteAddr)) {
+			s.warnUntrusted.Do(func() {
+				s.log.Warn("a request carries X-Forwarded-For from a peer that is not a trusted proxy, so the header is ignored and the peer counts as the client (login throttling included); if the peer is your reverse proxy, give serve --trusted-proxy ADDRESS",
+					"peer", r.RemoteAddr)
+			})
+		}
 		sw := &statusWriter{ResponseWriter: w}
 		start := time.Now()
 		h.ServeHTTP(sw, r)
@@ -76,7 +82,7 @@ func (s *Server) logged(h http.Handler) http.Handler {
 		if status == 0 {
 			status = http.StatusOK // written implicitly, or hijacked for a WebSocket
 		}
-		attrs := []any{"request_id", id, "method", r.Method, "path", r.URL.Path, "status", status,
+		attrs := []any{"request_id", id, "method", r.Method, "path", redactPath(r.URL.Path), "status", status, "client", s.clientAddr(r),
 			"duration", time.Since(start).Round(time.Microsecond)}
 		if sid := sessionInPath(r.URL.Path); sid != "" {
 			attrs = append(attrs, "session", sid)
@@ -93,4 +99,25 @@ func sessionInPath(p string) string {
 	}
 	sid, _, _ := strings.Cut(rest, "/")
 	return sid
+}
+
+// redactPath hides invite codes, which let anyone sign up, in a path
+// that is logged: /join/{code}, /api/invites/{code}/… and
+// /api/cohorts/{cid}/invites/{code}.
+func redactPath(p string) string {
+	segs := strings.Split(p, "/")
+	changed := false
+	for i := 1; i+1 < len(segs); i++ {
+		if segs[i+1] == "" {
+			continue
+		}
+		if i == 1 && segs[i] == "join" || segs[i] == "invites" && segs[1] == "api" {
+			segs[i+1] = "{code}"
+			changed = true
+		}
+	}
+	if !changed {
+		return p
+	}
+	return strings.Join(segs, "/")
 }

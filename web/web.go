@@ -16,14 +16,17 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/extension"
 
+	"github.com/backlab/backlab/internal/auth"
 	"github.com/backlab/backlab/internal/lab"
 	"github.com/backlab/backlab/internal/metrics"
 	"github.com/backlab/backlab/internal/session"
@@ -47,6 +50,15 @@ type Config struct {
 	// as User, the one local learner of a loopback server.
 	Auth bool
 	User store.User
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For header
+	// names the client (see clientAddr); from any other peer the header
+	// is ignored.
+	TrustedProxies []netip.Prefix
+	// Hasher checks and hashes passwords (default auth.DefaultHasher);
+	// Throttle limits failed password checks (default: a throttle of
+	// auth.DefaultThrottleEntries).
+	Hasher   *auth.Hasher
+	Throttle *auth.Throttle
 	// Ready reports whether what sessions need answers (for /readyz).
 	Ready func(context.Context) error
 	// Metrics, when set, counts WebSocket connections and is served at
@@ -57,16 +69,19 @@ type Config struct {
 
 // Server is the HTTP side of backlab.
 type Server struct {
-	cfg     Config
-	log     *slog.Logger
-	hosts   map[string]bool // Host header values answered
-	origins map[string]bool // Origin header values accepted
-	labs    map[string]*labPage
-	// attempts counts failed logins.
-	attempts loginAttempts
-	static   fs.FS
-	index    []byte
-	handler  http.Handler
+	cfg      Config
+	log      *slog.Logger
+	hosts    map[string]bool // Host header values answered
+	origins  map[string]bool // Origin header values accepted
+	labs     map[string]*labPage
+	hasher   *auth.Hasher
+	throttle *auth.Throttle
+	// warnUntrusted logs once that a proxy seems to be in front but is
+	// not trusted.
+	warnUntrusted sync.Once
+	static        fs.FS
+	index         []byte
+	handler       http.Handler
 }
 
 // labPage is a lab's rendered text.
@@ -84,7 +99,13 @@ func New(cfg Config) (*Server, error) {
 	if cfg.PublicURL == nil || cfg.PublicURL.Host == "" {
 		return nil, errors.New("web: the public URL is missing (e.g. http://127.0.0.1:8080)")
 	}
-	s := &Server{cfg: cfg, log: cfg.Log, labs: map[string]*labPage{}, attempts: loginAttempts{failed: map[string][]time.Time{}}}
+	if cfg.Hasher == nil {
+		cfg.Hasher = auth.DefaultHasher
+	}
+	if cfg.Throttle == nil {
+		cfg.Throttle = auth.NewThrottle(auth.DefaultThrottleEntries)
+	}
+	s := &Server{cfg: cfg, log: cfg.Log, labs: map[string]*labPage{}, hasher: cfg.Hasher, throttle: cfg.Throttle}
 	s.hosts, s.origins = allowedHosts(cfg.PublicURL)
 	for _, l := range cfg.Manager.Labs() {
 		p, err := renderLab(l)
@@ -192,6 +213,8 @@ func renderLab(l *lab.Lab) (*labPage, error) {
 type apiError struct {
 	Error  string `json:"error"`
 	Advice string `json:"advice,omitempty"`
+	// RequestID, on a 500, is the id the server log has the error under.
+	RequestID string `json:"request_id,omitempty"`
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -48,6 +49,7 @@ type serveConfig struct {
 	limits              session.Limits
 	login               string // auto, required, off
 	beyondLoopback      bool
+	trustedProxies      []netip.Prefix
 
 	maxLifetime time.Duration // negative: no maximum
 }
@@ -59,7 +61,9 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.StringVar(&c.addr, "addr", envOr("BACKLAB_ADDR", "127.0.0.1:8080"), "address to listen on; env BACKLAB_ADDR")
 	fs.StringVar(&c.publicURL, "public-url", os.Getenv("BACKLAB_PUBLIC_URL"), "address browsers use (default http://ADDR); env BACKLAB_PUBLIC_URL")
 	fs.StringVar(&c.db, "db", envOr("BACKLAB_DB", defaultDB()), "the store: an SQLite file, or a postgres:// URL; env BACKLAB_DB")
-	fs.StringVar(&c.login, "login", "auto", "auto: logins required when listening beyond loopback or once accounts exist; required; off (loopback only)")
+	fs.StringVar(&c.login, "login", "auto", "auto: logins required when reached beyond loopback or once accounts exist; required; off (loopback only)")
+	proxies := &proxyList{}
+	fs.Var(proxies, "trusted-proxy", "address or CIDR range of a reverse proxy whose X-Forwarded-For names the client (repeat, or a comma list); env BACKLAB_TRUSTED_PROXY")
 	fs.DurationVar(&c.idle, "idle-timeout", 30*time.Minute, "stop a sandbox after this long without activity")
 	fs.DurationVar(&c.warn, "idle-warning", 2*time.Minute, "warn the page this long before the idle stop")
 	fs.DurationVar(&c.maxLifetime, "max-session-lifetime", session.DefaultMaxLifetime, "stop a sandbox after this long however active; the page is warned 10m before (0: no maximum)")
@@ -73,6 +77,13 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 		return c, err
 	}
 	c.labs = pos
+	if proxies.set {
+		c.trustedProxies = proxies.list
+	} else if env := os.Getenv("BACKLAB_TRUSTED_PROXY"); env != "" {
+		if c.trustedProxies, err = parseProxies(env); err != nil {
+			return c, fmt.Errorf("BACKLAB_TRUSTED_PROXY: %w", err)
+		}
+	}
 	c.limits.StartsWindow = time.Minute
 	switch *budget {
 	case "off":
@@ -105,18 +116,8 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	if err != nil {
 		return c, fmt.Errorf("--addr %q: give host:port, e.g. 127.0.0.1:8080", c.addr)
 	}
-	c.beyondLoopback = !web.IsLoopback(host)
-	switch c.login {
-	case "auto", "required":
-	case "off":
-		if c.beyondLoopback {
-			return c, fmt.Errorf("--login off with --addr %s: a server that listens beyond this machine must require logins (anyone who reaches it would get a shell in a sandbox)", c.addr)
-		}
-	default:
-		return c, fmt.Errorf("--login %q: give auto, required or off", c.login)
-	}
 	if c.publicURL == "" {
-		if host == "" || c.beyondLoopback && net.ParseIP(host) != nil && net.ParseIP(host).IsUnspecified() {
+		if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
 			return c, fmt.Errorf("--addr %s listens on every address: give --public-url, the address browsers use (e.g. https://labs.example.org)", c.addr)
 		}
 		c.publicURL = "http://" + net.JoinHostPort(host, port)
@@ -125,7 +126,83 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return c, fmt.Errorf("--public-url %q: give the address browsers use, e.g. http://127.0.0.1:8080", c.publicURL)
 	}
+	// Beyond loopback: people on other machines reach the server, either
+	// because it listens there, or because browsers use an address that
+	// is not this machine's (a reverse proxy in front), or because a
+	// proxy is declared.
+	var why string
+	switch {
+	case !web.IsLoopback(host):
+		why = "--addr " + c.addr + ": a server that listens beyond this machine"
+	case !web.IsLoopback(u.Hostname()):
+		why = "--public-url " + c.publicURL + ": a server that browsers reach through another address (a reverse proxy)"
+	case len(c.trustedProxies) > 0:
+		why = "--trusted-proxy: a server behind a reverse proxy"
+	}
+	c.beyondLoopback = why != ""
+	switch c.login {
+	case "auto", "required":
+	case "off":
+		if c.beyondLoopback {
+			return c, fmt.Errorf("--login off with %s must require logins (anyone who reaches it would get a shell in a sandbox); drop --login off and create an admin with `backlab admin create`", why)
+		}
+	default:
+		return c, fmt.Errorf("--login %q: give auto, required or off", c.login)
+	}
 	return c, nil
+}
+
+// proxyList is the --trusted-proxy flag: repeatable, each a comma list.
+type proxyList struct {
+	list []netip.Prefix
+	set  bool
+}
+
+func (p *proxyList) String() string {
+	var s []string
+	for _, x := range p.list {
+		s = append(s, x.String())
+	}
+	return strings.Join(s, ",")
+}
+
+func (p *proxyList) Set(v string) error {
+	list, err := parseProxies(v)
+	if err != nil {
+		return err
+	}
+	p.list, p.set = append(p.list, list...), true
+	return nil
+}
+
+// parseProxies parses a comma list of addresses and CIDR ranges.
+func parseProxies(v string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for _, f := range strings.Split(v, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		var p netip.Prefix
+		if strings.Contains(f, "/") {
+			var err error
+			if p, err = netip.ParsePrefix(f); err != nil {
+				return nil, fmt.Errorf("--trusted-proxy %q is not a CIDR range: give the address of your reverse proxy (e.g. 127.0.0.1) or its network (e.g. 10.0.0.0/8)", f)
+			}
+		} else {
+			a, err := netip.ParseAddr(f)
+			if err != nil {
+				return nil, fmt.Errorf("--trusted-proxy %q is not an IP address: give the address of your reverse proxy (e.g. 127.0.0.1) or its network as a CIDR range (e.g. 10.0.0.0/8)", f)
+			}
+			a = a.Unmap()
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		if p.Bits() == 0 {
+			return nil, fmt.Errorf("--trusted-proxy %s trusts every address, so any client could name its own address in X-Forwarded-For: give only your proxy's address or network", f)
+		}
+		out = append(out, p.Masked())
+	}
+	return out, nil
 }
 
 func envOr(k, def string) string {
@@ -169,7 +246,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	requireLogin := cfg.login == "required" || cfg.login == "auto" && (cfg.beyondLoopback || len(accounts) > 0)
 	if requireLogin && accounts[store.RoleAdmin] == 0 {
-		return fmt.Errorf("logins are required (--addr %s, --login %s) but no admin account exists: create one with `backlab admin create --login NAME --db %s`, then start backlab again", cfg.addr, cfg.login, redactDSN(cfg.db))
+		return fmt.Errorf("logins are required (--addr %s, --public-url %s, --login %s) but no admin account exists: create one with `backlab admin create --login NAME --db %s`, then start backlab again", cfg.addr, cfg.publicURL, cfg.login, redactDSN(cfg.db))
 	}
 	e, err := openEngine(ctx, logger, io.Discard)
 	if err != nil {
@@ -223,7 +300,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return nil
 	}
-	srv, err := web.New(web.Config{Manager: m, Store: st, PublicURL: public, Auth: requireLogin, User: user, Ready: ready, Metrics: mt, Log: logger})
+	srv, err := web.New(web.Config{Manager: m, Store: st, PublicURL: public, Auth: requireLogin, User: user, TrustedProxies: cfg.trustedProxies, Ready: ready, Metrics: mt, Log: logger})
 	if err != nil {
 		return err
 	}

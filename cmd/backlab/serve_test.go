@@ -53,27 +53,37 @@ func TestParseServeLifetime(t *testing.T) {
 }
 
 func TestParseServe(t *testing.T) {
+	t.Setenv("BACKLAB_TRUSTED_PROXY", "")
 	tests := []struct {
 		name   string
 		args   []string
 		errHas string
 		public string
+		beyond bool // whether logins are required (and an admin) under --login auto
 	}{
-		{"defaults", nil, "", "http://127.0.0.1:8080"},
-		{"localhost", []string{"--addr", "localhost:9000"}, "", "http://localhost:9000"},
-		{"ipv6 loopback", []string{"--addr", "[::1]:9000"}, "", "http://[::1]:9000"},
-		{"all interfaces need a public url", []string{"--addr", "0.0.0.0:8080"}, "--public-url", ""},
-		{"empty host needs a public url", []string{"--addr", ":8080"}, "--public-url", ""},
-		{"all interfaces with a public url", []string{"--addr", "0.0.0.0:8080", "--public-url", "https://labs.example.org"}, "", "https://labs.example.org"},
-		{"lan address", []string{"--addr", "192.168.1.10:8080"}, "", "http://192.168.1.10:8080"},
-		{"no logins beyond loopback refused", []string{"--addr", "192.168.1.10:8080", "--login", "off"}, "must require logins", ""},
-		{"bad login mode", []string{"--login", "maybe"}, "auto, required or off", ""},
-		{"no port", []string{"--addr", "127.0.0.1"}, "host:port", ""},
-		{"bad public url", []string{"--public-url", "ftp://x"}, "public-url", ""},
-		{"idle too short", []string{"--idle-timeout", "1s"}, "too short", ""},
-		{"public url kept", []string{"--public-url", "https://labs.example.org"}, "", "https://labs.example.org"},
-		{"bad memory budget", []string{"--memory-budget", "lots"}, "--memory-budget", ""},
-		{"bad disk floor", []string{"--min-free-disk", "-3"}, "--min-free-disk", ""},
+		{"defaults", nil, "", "http://127.0.0.1:8080", false},
+		{"localhost", []string{"--addr", "localhost:9000"}, "", "http://localhost:9000", false},
+		{"ipv6 loopback", []string{"--addr", "[::1]:9000"}, "", "http://[::1]:9000", false},
+		{"all interfaces need a public url", []string{"--addr", "0.0.0.0:8080"}, "--public-url", "", false},
+		{"empty host needs a public url", []string{"--addr", ":8080"}, "--public-url", "", false},
+		{"all interfaces with a public url", []string{"--addr", "0.0.0.0:8080", "--public-url", "https://labs.example.org"}, "", "https://labs.example.org", true},
+		{"lan address", []string{"--addr", "192.168.1.10:8080"}, "", "http://192.168.1.10:8080", true},
+		{"no logins beyond loopback refused", []string{"--addr", "192.168.1.10:8080", "--login", "off"}, "must require logins", "", false},
+		{"bad login mode", []string{"--login", "maybe"}, "auto, required or off", "", false},
+		{"no port", []string{"--addr", "127.0.0.1"}, "host:port", "", false},
+		{"bad public url", []string{"--public-url", "ftp://x"}, "public-url", "", false},
+		{"idle too short", []string{"--idle-timeout", "1s"}, "too short", "", false},
+		{"bad memory budget", []string{"--memory-budget", "lots"}, "--memory-budget", "", false},
+		{"bad disk floor", []string{"--min-free-disk", "-3"}, "--min-free-disk", "", false},
+		// Behind a reverse proxy: loopback address, public URL elsewhere.
+		{"public url behind a proxy is beyond loopback", []string{"--public-url", "https://labs.example.org"}, "", "https://labs.example.org", true},
+		{"public url with a lan address", []string{"--public-url", "http://10.0.0.5:8080"}, "", "http://10.0.0.5:8080", true},
+		{"public url on loopback", []string{"--public-url", "http://localhost:8080"}, "", "http://localhost:8080", false},
+		{"public url on ipv6 loopback", []string{"--addr", "[::1]:8080", "--public-url", "http://[::1]:8080"}, "", "http://[::1]:8080", false},
+		{"no logins behind a proxy refused", []string{"--public-url", "https://labs.example.org", "--login", "off"}, "--public-url https://labs.example.org", "", false},
+		{"no logins with a loopback public url", []string{"--public-url", "http://127.0.0.1:8080", "--login", "off"}, "", "http://127.0.0.1:8080", false},
+		{"a trusted proxy means one is in front", []string{"--trusted-proxy", "127.0.0.1"}, "", "http://127.0.0.1:8080", true},
+		{"no logins with a trusted proxy refused", []string{"--trusted-proxy", "127.0.0.1", "--login", "off"}, "--trusted-proxy", "", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -90,7 +100,73 @@ func TestParseServe(t *testing.T) {
 			if c.publicURL != tt.public {
 				t.Errorf("public URL = %q, want %q", c.publicURL, tt.public)
 			}
+			if c.beyondLoopback != tt.beyond {
+				t.Errorf("beyond loopback = %v, want %v", c.beyondLoopback, tt.beyond)
+			}
 		})
+	}
+}
+
+func TestParseTrustedProxies(t *testing.T) {
+	tests := []struct {
+		name   string
+		env    string
+		args   []string
+		want   string // the prefixes, comma-separated
+		errHas string
+	}{
+		{"none", "", nil, "", ""},
+		{"one address", "", []string{"--trusted-proxy", "127.0.0.1"}, "127.0.0.1/32", ""},
+		{"repeated", "", []string{"--trusted-proxy", "10.0.0.0/8", "--trusted-proxy", "::1"}, "10.0.0.0/8,::1/128", ""},
+		{"comma list", "", []string{"--trusted-proxy", "10.0.0.0/8, 192.168.0.0/16"}, "10.0.0.0/8,192.168.0.0/16", ""},
+		{"host bits are masked", "", []string{"--trusted-proxy", "10.1.2.3/8"}, "10.0.0.0/8", ""},
+		{"from the environment", "172.16.0.0/12,127.0.0.1", nil, "172.16.0.0/12,127.0.0.1/32", ""},
+		{"flags replace the environment", "172.16.0.0/12", []string{"--trusted-proxy", "127.0.0.1"}, "127.0.0.1/32", ""},
+		{"not an address", "", []string{"--trusted-proxy", "proxy.local"}, "", `--trusted-proxy "proxy.local"`},
+		{"bad range", "", []string{"--trusted-proxy", "10.0.0.0/33"}, "", "CIDR"},
+		{"bad environment", "10.0.0.300", nil, "", "BACKLAB_TRUSTED_PROXY"},
+		{"everyone refused", "", []string{"--trusted-proxy", "0.0.0.0/0"}, "", "every address"},
+		{"every ipv6 address refused", "", []string{"--trusted-proxy", "::/0"}, "", "every address"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Setenv("BACKLAB_TRUSTED_PROXY", tt.env)
+			c, err := parseServe(tt.args, io.Discard)
+			if tt.errHas != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.errHas) {
+					t.Fatalf("err = %v, want one saying %q", err, tt.errHas)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, p := range c.trustedProxies {
+				got = append(got, p.String())
+			}
+			if strings.Join(got, ",") != tt.want {
+				t.Errorf("trusted proxies = %v, want %s", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestServeBehindProxyNeedsAdmin starts serve as docs/admin.md sets it up
+// behind a reverse proxy, with a store that has no accounts: it must
+// refuse to start (logins are required, and nobody could log in) rather
+// than serve every visitor as the local learner.
+func TestServeBehindProxyNeedsAdmin(t *testing.T) {
+	t.Setenv("BACKLAB_TRUSTED_PROXY", "")
+	db := filepath.Join(t.TempDir(), "backlab.db")
+	var out syncBuffer
+	// Were it to start serving, it would serve until the context ends.
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	err := run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--public-url", "https://labs.example.org", "--db", db,
+		filepath.Join("..", "..", "labs", "add-index")}, &out, &out)
+	if err == nil || !strings.Contains(err.Error(), "no admin account exists") || !strings.Contains(err.Error(), "admin create") {
+		t.Fatalf("serve behind a proxy without accounts = %v, want a refusal that says to create an admin\n%s", err, out.String())
 	}
 }
 

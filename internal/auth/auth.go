@@ -6,7 +6,6 @@ package auth
 import (
 	"crypto/rand"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base32"
 	"encoding/base64"
 	"encoding/hex"
@@ -15,8 +14,6 @@ import (
 	"regexp"
 	"strings"
 	"unicode/utf8"
-
-	"golang.org/x/crypto/argon2"
 )
 
 // Argon2id parameters (RFC 9106's second recommended set, with less
@@ -31,16 +28,6 @@ const (
 
 // MinPasswordLen is the shortest password accepted.
 const MinPasswordLen = 10
-
-// kdfSlots bounds how many argon2 computations run at once (each takes
-// argonMemory), so a burst of logins cannot exhaust the server's memory.
-var kdfSlots = make(chan struct{}, 4)
-
-func argonKey(pw, salt []byte, t, m uint32, p uint8, n uint32) []byte {
-	kdfSlots <- struct{}{}
-	defer func() { <-kdfSlots }()
-	return argon2.IDKey(pw, salt, t, m, p, n)
-}
 
 // ErrMismatch reports a password that does not match its hash.
 var ErrMismatch = errors.New("auth: wrong password")
@@ -57,50 +44,14 @@ func CheckPassword(pw string) error {
 }
 
 // HashPassword returns the PHC string of pw:
-// $argon2id$v=19$m=65536,t=3,p=2$<salt>$<hash>.
-func HashPassword(pw string) (string, error) {
-	if err := CheckPassword(pw); err != nil {
-		return "", err
-	}
-	salt := make([]byte, saltLen)
-	if _, err := rand.Read(salt); err != nil {
-		return "", err
-	}
-	key := argonKey([]byte(pw), salt, argonTime, argonMemory, argonThreads, argonKeyLen)
-	enc := base64.RawStdEncoding
-	return fmt.Sprintf("$argon2id$v=%d$m=%d,t=%d,p=%d$%s$%s", argon2.Version, argonMemory, argonTime, argonThreads,
-		enc.EncodeToString(salt), enc.EncodeToString(key)), nil
-}
+// $argon2id$v=19$m=65536,t=3,p=2$<salt>$<hash>. It runs on
+// [DefaultHasher], so it may fail with [ErrBusy].
+func HashPassword(pw string) (string, error) { return DefaultHasher.Hash(pw) }
 
 // VerifyPassword checks pw against a PHC string from [HashPassword] (with
-// whatever parameters it records).
-func VerifyPassword(phc, pw string) error {
-	parts := strings.Split(phc, "$")
-	if len(parts) != 6 || parts[1] != "argon2id" {
-		return errors.New("auth: not an argon2id hash")
-	}
-	var version int
-	var m uint32
-	var t uint32
-	var p uint8
-	if _, err := fmt.Sscanf(parts[2], "v=%d", &version); err != nil || version != argon2.Version {
-		return errors.New("auth: unsupported argon2 version")
-	}
-	if _, err := fmt.Sscanf(parts[3], "m=%d,t=%d,p=%d", &m, &t, &p); err != nil || m == 0 || t == 0 || p == 0 {
-		return errors.New("auth: bad argon2 parameters")
-	}
-	enc := base64.RawStdEncoding
-	salt, err1 := enc.DecodeString(parts[4])
-	want, err2 := enc.DecodeString(parts[5])
-	if err1 != nil || err2 != nil || len(want) == 0 {
-		return errors.New("auth: bad argon2 hash")
-	}
-	got := argonKey([]byte(pw), salt, t, m, p, uint32(len(want)))
-	if subtle.ConstantTimeCompare(got, want) != 1 {
-		return ErrMismatch
-	}
-	return nil
-}
+// whatever parameters it records). It runs on [DefaultHasher], so it may
+// fail with [ErrBusy].
+func VerifyPassword(phc, pw string) error { return DefaultHasher.Verify(phc, pw) }
 
 // NewToken returns a fresh random token (256 bits, URL-safe) and the hash
 // to store for it.

@@ -1,6 +1,8 @@
 package auth
 
 import (
+	"errors"
+	"runtime"
 	"strings"
 	"testing"
 )
@@ -70,5 +72,43 @@ func TestNewInviteCode(t *testing.T) {
 			t.Fatalf("NewInviteCode() = %q (len %d, seen before %v)", c, len(c), seen[c])
 		}
 		seen[c] = true
+	}
+}
+
+// TestHasherQueueBound: past its running and waiting places, a hasher
+// refuses at once with ErrBusy instead of queueing without bound.
+func TestHasherQueueBound(t *testing.T) {
+	h := NewHasher(1, 1)
+	release, err := h.Hold()
+	if err != nil {
+		t.Fatal(err)
+	}
+	phc, err := HashPassword("correct horse battery")
+	if err != nil {
+		t.Fatal(err)
+	}
+	queued := make(chan error, 1)
+	go func() { queued <- h.Verify(phc, "correct horse battery") }()
+	for h.admitted() < 2 {
+		runtime.Gosched() // until the verification waits
+	}
+	if err := h.Verify(phc, "correct horse battery"); !errors.Is(err, ErrBusy) {
+		t.Errorf("Verify with one running and one waiting = %v, want ErrBusy", err)
+	}
+	if _, err := h.Hash("another password"); !errors.Is(err, ErrBusy) {
+		t.Errorf("Hash with one running and one waiting = %v, want ErrBusy", err)
+	}
+	if err := h.VerifyNobody("a guess at a password"); !errors.Is(err, ErrBusy) {
+		t.Errorf("VerifyNobody with one running and one waiting = %v, want ErrBusy", err)
+	}
+	release()
+	if err := <-queued; err != nil {
+		t.Errorf("the waiting verification = %v, want it to run once a place is free", err)
+	}
+	if err := h.Verify(phc, "correct horse battery"); err != nil {
+		t.Errorf("Verify after the queue drained = %v", err)
+	}
+	if err := h.VerifyNobody("a guess at a password"); !errors.Is(err, ErrMismatch) {
+		t.Errorf("VerifyNobody = %v, want ErrMismatch", err)
 	}
 }
