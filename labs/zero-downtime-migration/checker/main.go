@@ -622,17 +622,21 @@ func checkStalls(s *checker.S, tr *traffic) {
 			len(during), short(slowest.Took), short(bound), why, slowest.Request, tr.when(slowest), strings.Join(perPhase, "; "))
 		return
 	}
-	writes, reads := 0, 0
+	writes, reads, inserts := 0, 0, 0
 	for _, x := range stalled {
-		if x.Write {
-			writes++
-		} else {
+		switch {
+		case !x.Write:
 			reads++
+		case strings.HasPrefix(x.Request, "POST "):
+			inserts++
+			writes++
+		default:
+			writes++
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%d requests (%d writes, %d reads) took longer than %s while the phases rolled out (the bound: %s). A request that waits this long is downtime for its user, even if it succeeds in the end.\n",
-		len(stalled), writes, reads, short(bound), why)
+	fmt.Fprintf(&b, "%d requests took longer than %s while the phases rolled out (%d renames, %d new customers, %d reads; the bound: %s). A request that waits this long is downtime for its user, even if it succeeds in the end.\n",
+		len(stalled), short(bound), writes-inserts, inserts, reads, why)
 	fmt.Fprintf(&b, "The longest stall: %s took %s%s; it was sent %s.", slowest.Request, short(slowest.Took), noAnswer(slowest), tr.when(slowest))
 	if len(stalled) > 1 {
 		b.WriteString("\nOther long ones:")
@@ -641,16 +645,21 @@ func checkStalls(s *checker.S, tr *traffic) {
 		}
 	}
 	fmt.Fprintf(&b, "\nBy phase — %s.", strings.Join(perPhase, "; "))
+	// What waited tells which lock held it: reads wait only for a lock on
+	// the whole table that forbids reading (ACCESS EXCLUSIVE: ALTER TABLE);
+	// writes alone, for row locks or a table lock that forbids writing.
+	// (Each worker waits on one request at a time, so a few stalled
+	// requests cannot tell those two apart: the hint names both.)
 	var hint string
-	switch {
-	case reads == 0:
-		hint = "Only writes waited: something held the locks of the rows they change. An UPDATE keeps the lock of every row it changed until its transaction ends, so a backfill that runs as one transaction " +
-			"(one big UPDATE, or batches inside BEGIN … COMMIT or a DO block that never COMMITs) blocks every write to those rows until it is done, pauses included. " +
-			"Commit each batch on its own (a DO block that COMMITs after each batch, run outside BEGIN)."
-	default:
-		hint = "Reads waited too: something held a lock on the whole table. ALTER TABLE takes an ACCESS EXCLUSIVE lock (no reads, no writes), LOCK TABLE and CREATE INDEX without CONCURRENTLY block writes, " +
-			"and PostgreSQL keeps every lock until the transaction ends: anything slow after them in the same transaction (a backfill, a pause, a table rewrite) keeps the table locked. " +
-			"Keep each DDL statement in a short transaction of its own, backfill in batches that each commit, and build indexes CONCURRENTLY."
+	if reads > 0 {
+		hint = "Reads waited too: something held a lock on the whole table. ALTER TABLE takes an ACCESS EXCLUSIVE lock (no reads, no writes), " +
+			"and PostgreSQL keeps every lock until the transaction ends: anything slow after it in the same transaction (a backfill, a pause, a table rewrite) keeps the table locked. " +
+			"Keep each DDL statement in a short transaction of its own, and backfill in batches that each commit."
+	} else {
+		hint = "Writes waited while reads went on: a transaction held write locks until it ended, pauses included. Either the locks of the rows it updated " +
+			"(a backfill as one transaction: one big UPDATE, or batches inside BEGIN … COMMIT or in a DO block that never COMMITs), " +
+			"or a lock on the whole table that forbids writing (LOCK TABLE … IN SHARE or EXCLUSIVE MODE, CREATE INDEX without CONCURRENTLY). " +
+			"Commit each batch of a backfill on its own (a DO block that COMMITs after each batch, run outside BEGIN): it needs no table lock, since the versions live then write both columns."
 	}
 	s.Fail(b.String(), hint+" make rehearse shows the slowest requests of a rehearsal.")
 }
