@@ -1,20 +1,26 @@
 // Command checker verifies the zero-downtime-migration lab: it rolls the
 // learner's phases out one by one through the lab's deploy tool while it
 // keeps reading and writing customers through the service, then checks
-// that no request failed, that every acknowledged write is there, that the
-// schema ended as required (customers.full_name text NOT NULL, no name
-// column) and that every row's full_name holds its customer's name.
+// that no request failed, that no request stalled (every request is timed;
+// the bound is max(1s, 10 × the p99 of the same run's warm-up, phase 0
+// alone)), that every acknowledged write is there, that the schema ended as
+// required (customers.full_name text NOT NULL, no name column) and that
+// every production row is intact, its full_name holding its customer's name.
 //
 // The traffic uses fresh random data: new customers with random names and
-// emails, random renames, and reads compared with what was written (or,
-// for the production customers, with the template database the sandbox
-// started from).
+// emails, random renames of those and of production customers, and reads
+// compared with what was written (or, for the production customers, with
+// the template database the sandbox started from).
 package main
 
 import (
+	"bufio"
 	"bytes"
+	"cmp"
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
@@ -63,7 +69,7 @@ func main() {
 	// The app service resets the database and starts phase 0 when it
 	// starts; make sure, in case a deploy ran in between.
 	if st, err := status(ctx); err != nil || st != 0 {
-		out, err := post(ctx, "/reset")
+		out, err := post(ctx, "/reset", nil)
 		if err != nil || !strings.HasPrefix(lastLine(out), "ok:") {
 			c.Fatal(fmt.Errorf("reset the sandbox to phase 0: %v\n%s", err, out))
 		}
@@ -73,10 +79,16 @@ func main() {
 	tctx, stopTraffic := context.WithCancel(ctx)
 	go tr.run(tctx)
 
+	// rollout: every phases/N builds, migrates and starts through the lab's
+	// deploy tool, which the learner cannot change (it is in the app image;
+	// the learner's volume is mounted read-only there), under the checker's
+	// own traffic. Without the skill: one phase that changes nothing rolls
+	// out fine, so this step proves only that the rollout ran; the schema,
+	// the data and the traffic are judged by the steps below.
 	var reached int // the last phase that went live
 	c.Step("rollout", func(s *checker.S) {
 		defer func() { time.Sleep(500 * time.Millisecond); stopTraffic(); tr.wait() }()
-		time.Sleep(time.Second) // phase 0 alone first: the baseline
+		time.Sleep(1500 * time.Millisecond) // phase 0 alone first: the baseline of no-stalls
 		if len(phases) == 0 {
 			s.Fail("~/app/phases holds no phase to roll out: phases/1, phases/2, … are expected, each with the app of its version and, when it changes the schema, a migration.sql.",
 				"Start from phases/1 of the starter: copy phases/0 to phases/1 and change what this phase should change.")
@@ -85,10 +97,13 @@ func main() {
 		for _, n := range phases {
 			tr.setPhase(n)
 			t := time.Now()
-			out, err := post(s.Ctx(), fmt.Sprintf("/rollout?phase=%d", n))
-			for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+			// Each line is noted as it comes: the timeline tells when a
+			// stalled request was sent (during the build, the migration,
+			// the overlap…).
+			out, err := post(s.Ctx(), fmt.Sprintf("/rollout?phase=%d", n), func(l string) {
+				tr.deployLine(l)
 				s.Logf("%s", l)
-			}
+			})
 			if err != nil {
 				s.Fail(fmt.Sprintf("The deploy tool did not answer the rollout of phase %d: %v", n, err), "")
 			}
@@ -106,17 +121,55 @@ func main() {
 	tr.wait()
 	appLog := fetchAppErrors(ctx)
 
+	// no-failed-requests: every request of the checker's traffic, from the
+	// first rollout to the last, answered 2xx with JSON (and a POST with
+	// the new customer's id). Without the skill: an app that answers 200
+	// whatever happened, or an empty body, would count as answered; what
+	// the answers say is judged by writes-kept (every answer compared with
+	// what the checker wrote), and the rows by the database itself. A
+	// migration that blocks instead of breaking answers late, not wrongly:
+	// no-stalls judges that.
 	c.Step("no-failed-requests", func(s *checker.S) {
 		checkFailures(s, tr, appLog)
 	})
+	// no-stalls: no request, read or write, took longer than
+	// max(1s, 10 × the p99 of the same run's warm-up, phase 0 alone).
+	// Without the skill: a migration that locks the table or holds row
+	// locks for seconds (one big transaction, ALTER TABLE followed by a
+	// backfill, LOCK TABLE, a pause inside a transaction) fails no request
+	// as long as the client waits long enough; every request is timed here,
+	// so such a stall shows. The baseline comes from the same run, so a
+	// loaded machine raises the bound with it; the 1s floor keeps a slow
+	// moment of the machine from failing a correct rollout.
+	c.Step("no-stalls", func(s *checker.S) {
+		checkStalls(s, tr)
+	})
+	// writes-kept: every customer the checker created or renamed (its own
+	// and production customers) reads back with its last acknowledged name,
+	// through the live version and in the table itself, with its email
+	// intact; no answer during the rollout contradicted a write. Without
+	// the skill: a version that answers from memory, or a migration that
+	// loses writes made during the overlap, passes the API alone; the rows
+	// are compared in the database as well.
 	c.Step("writes-kept", func(s *checker.S) {
 		checkWrites(s, db, tr)
 	})
+	// final-schema: the catalog, not the files: customers is a table with
+	// full_name text NOT NULL, no default, and no name column. Without the
+	// skill: a view named customers, or a column added as nullable and
+	// never constrained, fails here.
 	c.Step("final-schema", func(s *checker.S) {
 		checkSchema(s, db)
 	})
+	// backfill-complete: every production customer's row is compared with
+	// the template database the sandbox started from (email, created_at,
+	// and full_name = their name, or the name the checker last gave them).
+	// Without the skill: a backfill that skipped rows, copied the wrong
+	// column, or a migration that deleted or rewrote rows shows here; the
+	// data cannot be faked because the seed is read from the template, not
+	// from the learner's files.
 	c.Step("backfill-complete", func(s *checker.S) {
-		checkBackfill(s, db, seed)
+		checkBackfill(s, db, seed, tr.renamed)
 	})
 }
 
@@ -149,46 +202,84 @@ type failure struct {
 	Detail  string
 }
 
-// wrongRead is a read that returned another name than expected.
+// wrongRead is an answer that contradicted what the checker had written.
 type wrongRead struct {
 	Phase, Detail string
 }
 
-// owned is a customer the checker created, with the names a read may
-// return (the last acknowledged one, plus any whose write failed without a
-// clear answer).
+// owned is a customer whose name the checker controls: one it created, or
+// a production customer it renamed. Names holds the names a read may
+// return: the last acknowledged one, plus any whose write failed without a
+// clear answer.
 type owned struct {
 	ID    int64
-	Email string
+	Email string // "" for a production customer (its email is in the seed)
 	Names []string
+}
+
+// sample is one request of the checker's traffic, timed from the moment it
+// was sent until its answer had been read.
+type sample struct {
+	At       time.Duration // when it was sent, since the traffic began
+	Took     time.Duration
+	Phase    string // the label of the phase then
+	Request  string // "PATCH /customers/50123"
+	Write    bool
+	Answered bool
+}
+
+// event is a line of the deploy tool's output during a rollout, with when
+// the checker received it (the deploy tool flushes each line as it says it).
+type event struct {
+	At   time.Duration
+	Line string
 }
 
 type counts struct{ total, failed int }
 
 type traffic struct {
-	seed map[int64]string
+	seed    map[int64]seedRow
+	shares  [workers][]int64 // production customers each worker may rename and read
+	started time.Time
 
 	mu       sync.Mutex
 	phase    string
 	order    []string // labels in order
 	byPhase  map[string]*counts
+	phaseAt  map[string]time.Duration // when each label began
+	events   map[string][]event       // the deploy tool's timeline of each rollout
 	fails    []failure
 	kinds    map[string]int
 	wrong    []wrongRead
 	nWrong   int
-	customer []*owned
+	customer []*owned         // created by the checker
+	renamed  map[int64]*owned // production customers the checker renamed
+	samples  []sample
 	reads    int
 	writes   int
 	wg       sync.WaitGroup
 }
 
-func newTraffic(seed map[int64]string) *traffic {
-	t := &traffic{seed: seed, byPhase: map[string]*counts{}, kinds: map[string]int{}}
-	t.setLabel("phase 0 alone")
+const warmupLabel = "phase 0 alone"
+
+func newTraffic(seed map[int64]seedRow) *traffic {
+	t := &traffic{seed: seed, byPhase: map[string]*counts{}, kinds: map[string]int{},
+		phaseAt: map[string]time.Duration{}, events: map[string][]event{}, renamed: map[int64]*owned{}, started: time.Now()}
+	ids := make([]int64, 0, len(seed))
+	for id := range seed {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	for i, id := range ids {
+		t.shares[i%workers] = append(t.shares[i%workers], id)
+	}
+	t.setLabel(warmupLabel)
 	return t
 }
 
-func (t *traffic) setPhase(n int) { t.setLabel(fmt.Sprintf("rollout of phase %d", n)) }
+func phaseLabel(n int) string { return fmt.Sprintf("rollout of phase %d", n) }
+
+func (t *traffic) setPhase(n int) { t.setLabel(phaseLabel(n)) }
 
 func (t *traffic) setLabel(l string) {
 	t.mu.Lock()
@@ -196,64 +287,112 @@ func (t *traffic) setLabel(l string) {
 	t.phase = l
 	t.order = append(t.order, l)
 	t.byPhase[l] = &counts{}
+	t.phaseAt[l] = time.Since(t.started)
+}
+
+// deployLine notes a line the deploy tool said during the current rollout.
+func (t *traffic) deployLine(line string) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.events[t.phase] = append(t.events[t.phase], event{At: time.Since(t.started), Line: line})
+}
+
+func (t *traffic) label() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.phase
 }
 
 func (t *traffic) run(ctx context.Context) {
-	for range workers {
+	for w := range workers {
 		t.wg.Add(1)
-		go func() { defer t.wg.Done(); t.worker(ctx) }()
+		go func() { defer t.wg.Done(); t.worker(ctx, w) }()
 	}
 }
 
 func (t *traffic) wait() { t.wg.Wait() }
 
-func (t *traffic) worker(ctx context.Context) {
+// worker sends a steady mix like the service's real clients: it creates
+// customers, renames its own and production customers, and reads both
+// back. Each worker renames and reads only its own share of the production
+// customers, so it alone knows the name each of them must have.
+func (t *traffic) worker(ctx context.Context, w int) {
 	var mine []*owned
+	renamed := map[int64]*owned{}
+	share := t.shares[w]
 	defer func() {
 		t.mu.Lock()
 		t.customer = append(t.customer, mine...)
+		for id, c := range renamed {
+			t.renamed[id] = c
+		}
 		t.mu.Unlock()
 	}()
-	seedIDs := len(t.seed)
+	rename := func(c *owned, what string) {
+		name := randName()
+		var got struct {
+			Name string `json:"name"`
+		}
+		status, ok := t.callStatus(ctx, "PATCH", fmt.Sprintf("/customers/%d", c.ID), map[string]string{"name": name}, &got)
+		switch {
+		case ok:
+			c.Names = []string{name}
+			if got.Name != name {
+				t.noteWrong(fmt.Sprintf("PATCH /customers/%d (%s) {\"name\": %q} answered %d with name %q", c.ID, what, name, status, got.Name))
+			}
+		case status == 0 || status >= 500:
+			// The rename may or may not have been stored.
+			c.Names = append(c.Names, name)
+		}
+	}
+	read := func(id int64, names []string, what string) {
+		var got struct {
+			Name string `json:"name"`
+		}
+		if t.call(ctx, "GET", fmt.Sprintf("/customers/%d", id), nil, &got) && !slices.Contains(names, got.Name) {
+			t.noteWrong(fmt.Sprintf("GET /customers/%d (%s) returned name %q; %q expected (the last name the service acknowledged)", id, what, got.Name, names[len(names)-1]))
+		}
+	}
 	for ctx.Err() == nil {
 		switch r := rand.IntN(100); {
-		case r < 25 || len(mine) == 0:
+		case r < 20 || len(mine) == 0:
 			name := randName()
 			email := "checker-" + checker.RandString(12) + "@example.test"
 			var got struct {
 				ID   int64  `json:"id"`
 				Name string `json:"name"`
 			}
-			ok := t.call(ctx, "POST", "/customers", map[string]string{"email": email, "name": name}, &got)
-			if ok && got.ID > 0 {
-				mine = append(mine, &owned{ID: got.ID, Email: email, Names: []string{name}})
-			}
-		case r < 45:
-			c := mine[rand.IntN(len(mine))]
-			name := randName()
-			status, ok := t.callStatus(ctx, "PATCH", fmt.Sprintf("/customers/%d", c.ID), map[string]string{"name": name}, nil)
+			status, ok := t.callStatus(ctx, "POST", "/customers", map[string]string{"email": email, "name": name}, &got)
 			switch {
+			case ok && got.ID > 0:
+				mine = append(mine, &owned{ID: got.ID, Email: email, Names: []string{name}})
+				if got.Name != name {
+					t.noteWrong(fmt.Sprintf("POST /customers {\"name\": %q} answered %d with name %q", name, status, got.Name))
+				}
 			case ok:
-				c.Names = []string{name}
-			case status == 0 || status >= 500:
-				// The rename may or may not have been stored.
-				c.Names = append(c.Names, name)
+				t.noteWrong(fmt.Sprintf("POST /customers answered %d without the new customer's id", status))
 			}
-		case r < 75:
+		case r < 35:
+			rename(mine[rand.IntN(len(mine))], "a customer the checker created")
+		case r < 45:
+			// A production customer: a big transaction that holds its row
+			// lock makes this write wait.
+			id := share[rand.IntN(len(share))]
+			c := renamed[id]
+			if c == nil {
+				c = &owned{ID: id, Names: []string{t.seed[id].Name}}
+				renamed[id] = c
+			}
+			rename(c, "a production customer the checker renamed")
+		case r < 70:
 			c := mine[rand.IntN(len(mine))]
-			var got struct {
-				Name string `json:"name"`
-			}
-			if t.call(ctx, "GET", fmt.Sprintf("/customers/%d", c.ID), nil, &got) && !slices.Contains(c.Names, got.Name) {
-				t.noteWrong(fmt.Sprintf("GET /customers/%d returned name %q; the last rename the service acknowledged set %q", c.ID, got.Name, c.Names[len(c.Names)-1]))
-			}
+			read(c.ID, c.Names, "a customer the checker created")
 		default:
-			id := int64(1 + rand.IntN(seedIDs))
-			var got struct {
-				Name string `json:"name"`
-			}
-			if t.call(ctx, "GET", fmt.Sprintf("/customers/%d", id), nil, &got) && got.Name != t.seed[id] {
-				t.noteWrong(fmt.Sprintf("GET /customers/%d (a customer of the production data) returned name %q; %q expected", id, got.Name, t.seed[id]))
+			id := share[rand.IntN(len(share))]
+			if c := renamed[id]; c != nil {
+				read(id, c.Names, "a production customer the checker renamed")
+			} else {
+				read(id, []string{t.seed[id].Name}, "a customer of the production data")
 			}
 		}
 		select {
@@ -268,8 +407,8 @@ func (t *traffic) call(ctx context.Context, method, path string, in, out any) bo
 	return ok
 }
 
-// callStatus sends one request and records it; status is 0 when there was
-// no answer.
+// callStatus sends one request, times it and records it; status is 0 when
+// there was no answer.
 func (t *traffic) callStatus(ctx context.Context, method, path string, in, out any) (int, bool) {
 	var body io.Reader
 	if in != nil {
@@ -278,29 +417,34 @@ func (t *traffic) callStatus(ctx context.Context, method, path string, in, out a
 	}
 	req, _ := http.NewRequestWithContext(ctx, method, appURL+path, body)
 	req.Header.Set("Content-Type", "application/json")
+	label, sent := t.label(), time.Now()
 	resp, err := client.Do(req)
+	var data []byte
+	if err == nil {
+		data, _ = io.ReadAll(io.LimitReader(resp.Body, 4096))
+		resp.Body.Close()
+	}
 	if ctx.Err() != nil {
 		return 0, false // the traffic stopped: not the service's fault
 	}
+	t.time(sample{At: sent.Sub(t.started), Took: time.Since(sent), Phase: label, Request: method + " " + path, Write: method != "GET", Answered: err == nil})
 	pattern := method + " " + pathPattern(path)
 	if err != nil {
-		t.record(false, pattern+" → no answer", fmt.Sprintf("%s %s: %v", method, path, err))
+		t.record(label, false, pattern+" → no answer", fmt.Sprintf("%s %s: %v", method, path, err))
 		return 0, false
 	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 	if resp.StatusCode >= 300 {
-		t.record(false, fmt.Sprintf("%s → %d", pattern, resp.StatusCode),
+		t.record(label, false, fmt.Sprintf("%s → %d", pattern, resp.StatusCode),
 			fmt.Sprintf("%s %s → %d %s", method, path, resp.StatusCode, strings.TrimSpace(string(data))))
 		return resp.StatusCode, false
 	}
 	if out != nil {
 		if err := json.Unmarshal(data, out); err != nil {
-			t.record(false, pattern+" → not JSON", fmt.Sprintf("%s %s → %d %q", method, path, resp.StatusCode, data))
+			t.record(label, false, pattern+" → not JSON", fmt.Sprintf("%s %s → %d %q", method, path, resp.StatusCode, data))
 			return resp.StatusCode, false
 		}
 	}
-	t.record(true, "", "")
+	t.record(label, true, "", "")
 	if method == "GET" {
 		t.count(&t.reads)
 	} else {
@@ -315,10 +459,17 @@ func (t *traffic) count(n *int) {
 	t.mu.Unlock()
 }
 
-func (t *traffic) record(ok bool, kind, detail string) {
+func (t *traffic) time(s sample) {
+	t.mu.Lock()
+	t.samples = append(t.samples, s)
+	t.mu.Unlock()
+}
+
+// record counts a request under the phase it was sent in.
+func (t *traffic) record(label string, ok bool, kind, detail string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	c := t.byPhase[t.phase]
+	c := t.byPhase[label]
 	c.total++
 	if ok {
 		return
@@ -326,7 +477,7 @@ func (t *traffic) record(ok bool, kind, detail string) {
 	c.failed++
 	t.kinds[kind]++
 	if len(t.fails) < 5 {
-		t.fails = append(t.fails, failure{Phase: t.phase, Request: kind, Detail: detail})
+		t.fails = append(t.fails, failure{Phase: label, Request: kind, Detail: detail})
 	}
 }
 
@@ -389,6 +540,211 @@ func checkFailures(s *checker.S, tr *traffic, appLog []string) {
 	s.Fail(b.String(), hint)
 }
 
+// stallFloor is the least a request may take before it counts as stalled,
+// whatever the baseline: a loaded machine makes single requests slow now
+// and then, but not for a second.
+const stallFloor = time.Second
+
+// stallRatio times the p99 of the warm-up is the other bound: on a machine
+// so loaded that phase 0 alone answers slowly, the bound grows with it.
+const stallRatio = 10
+
+func checkStalls(s *checker.S, tr *traffic) {
+	var warm []time.Duration
+	for _, x := range tr.samples {
+		if x.Phase == warmupLabel && x.Answered {
+			warm = append(warm, x.Took)
+		}
+	}
+	if len(warm) < 50 {
+		s.Fail(fmt.Sprintf("Only %d requests were answered while phase 0 served alone, before the first rollout; the checker needs them to know how fast the service answers when nothing is deployed.", len(warm)),
+			"Is the service up? curl -s $APP_URL/customers/1")
+	}
+	p99 := percentile(warm, 0.99)
+	bound := max(stallFloor, stallRatio*p99)
+	s.Metric("warmup_p99_ms", ms(p99), "ms")
+	s.Metric("stall_bound_ms", ms(bound), "ms")
+
+	// Every request sent from the first rollout on, reads and writes alike,
+	// and those that never answered (the client gives up after 10s: a stall
+	// at least that long).
+	var during, stalled []sample
+	for _, x := range tr.samples {
+		if x.Phase != warmupLabel {
+			during = append(during, x)
+		}
+	}
+	for _, x := range during {
+		if x.Took > bound {
+			stalled = append(stalled, x)
+		}
+	}
+	sort.SliceStable(stalled, func(i, j int) bool { return stalled[i].Took > stalled[j].Took })
+	var slowest sample
+	for _, x := range during {
+		if x.Took > slowest.Took {
+			slowest = x
+		}
+	}
+	s.Metric("slowest_request_ms", ms(slowest.Took), "ms")
+	s.Metric("stalled_requests", float64(len(stalled)), "")
+	var perPhase []string
+	for _, l := range tr.order {
+		var d []time.Duration
+		n := 0
+		for _, x := range tr.samples {
+			if x.Phase == l {
+				d = append(d, x.Took)
+				if x.Took > bound && l != warmupLabel {
+					n++
+				}
+			}
+		}
+		if len(d) == 0 {
+			continue
+		}
+		part := fmt.Sprintf("%s: p99 %s, slowest %s", l, short(percentile(d, 0.99)), short(slices.Max(d)))
+		if n > 0 {
+			part += fmt.Sprintf(", %d stalled", n)
+		}
+		perPhase = append(perPhase, part)
+		if l != warmupLabel {
+			s.Metric(strings.ReplaceAll(strings.TrimPrefix(l, "rollout of "), " ", "_")+"_p99_ms", ms(percentile(d, 0.99)), "ms")
+		}
+	}
+	s.Data("latency_by_phase", perPhase)
+	why := fmt.Sprintf("10 × the p99 of %s measured while phase 0 served alone, and at least %s", short(p99), short(stallFloor))
+	if len(during) == 0 {
+		s.Fail("No request was sent during the rollouts, so nothing shows the service kept answering.", "")
+	}
+	if len(stalled) == 0 {
+		s.Passf("No request stalled while the phases rolled out: the slowest of %d took %s, under the bound of %s (%s). It was %s, sent %s. By phase — %s.",
+			len(during), short(slowest.Took), short(bound), why, slowest.Request, tr.when(slowest), strings.Join(perPhase, "; "))
+		return
+	}
+	writes, reads, inserts := 0, 0, 0
+	for _, x := range stalled {
+		switch {
+		case !x.Write:
+			reads++
+		case strings.HasPrefix(x.Request, "POST "):
+			inserts++
+			writes++
+		default:
+			writes++
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%d requests took longer than %s while the phases rolled out (%d renames, %d new customers, %d reads; the bound: %s). A request that waits this long is downtime for its user, even if it succeeds in the end.\n",
+		len(stalled), short(bound), writes-inserts, inserts, reads, why)
+	fmt.Fprintf(&b, "The longest stall: %s took %s%s; it was sent %s.", slowest.Request, short(slowest.Took), noAnswer(slowest), tr.when(slowest))
+	if len(stalled) > 1 {
+		b.WriteString("\nOther long ones:")
+		for _, x := range stalled[1:min(len(stalled), 5)] {
+			fmt.Fprintf(&b, "\n  %s took %s%s, sent %s", x.Request, short(x.Took), noAnswer(x), tr.when(x))
+		}
+	}
+	fmt.Fprintf(&b, "\nBy phase — %s.", strings.Join(perPhase, "; "))
+	// What waited tells which lock held it: reads wait only for a lock on
+	// the whole table that forbids reading (ACCESS EXCLUSIVE: ALTER TABLE);
+	// writes alone, for row locks or a table lock that forbids writing.
+	// (Each worker waits on one request at a time, so a few stalled
+	// requests cannot tell those two apart: the hint names both.)
+	var hint string
+	if reads > 0 {
+		hint = "Reads waited too: something held a lock on the whole table. ALTER TABLE takes an ACCESS EXCLUSIVE lock (no reads, no writes), " +
+			"and PostgreSQL keeps every lock until the transaction ends: anything slow after it in the same transaction (a backfill, a pause, a table rewrite) keeps the table locked. " +
+			"Keep each DDL statement in a short transaction of its own, and backfill in batches that each commit."
+	} else {
+		hint = "Writes waited while reads went on: a transaction held write locks until it ended, pauses included. Either the locks of the rows it updated " +
+			"(a backfill as one transaction: one big UPDATE, or batches inside BEGIN … COMMIT or in a DO block that never COMMITs), " +
+			"or a lock on the whole table that forbids writing (LOCK TABLE … IN SHARE or EXCLUSIVE MODE, CREATE INDEX without CONCURRENTLY). " +
+			"Commit each batch of a backfill on its own (a DO block that COMMITs after each batch, run outside BEGIN): it needs no table lock, since the versions live then write both columns."
+	}
+	s.Fail(b.String(), hint+" make rehearse shows the slowest requests of a rehearsal.")
+}
+
+func noAnswer(x sample) string {
+	if x.Answered {
+		return ""
+	}
+	return " and got no answer"
+}
+
+// when says when a request was sent, in the terms of the deploy tool's
+// timeline: how far into which rollout, and what the deploy tool was doing
+// then (from the line it said last, until the next one).
+func (t *traffic) when(x sample) string {
+	start, ok := t.phaseAt[x.Phase]
+	if !ok {
+		return "during " + x.Phase
+	}
+	into := x.At - start
+	out := fmt.Sprintf("%s into the %s", short(into), x.Phase)
+	evs := t.events[x.Phase]
+	for i := len(evs) - 1; i >= 0; i-- {
+		if evs[i].At > x.At {
+			continue
+		}
+		what := stage(evs[i].Line)
+		if what == "" {
+			continue
+		}
+		end := "the end"
+		for _, e := range evs[i+1:] {
+			if stage(e.Line) != "" {
+				end = short(e.At - start)
+				break
+			}
+		}
+		return fmt.Sprintf("%s, %s (%s to %s)", out, what, short(evs[i].At-start), end)
+	}
+	return out
+}
+
+// stage describes what the deploy tool does after it said line, or "" for
+// a line that does not begin a stage.
+func stage(line string) string {
+	_, rest, _ := strings.Cut(line, ": ")
+	switch {
+	case strings.HasPrefix(line, "ok:"):
+		return "after " + strings.TrimSuffix(rest, " is live") + " went live"
+	case strings.HasPrefix(rest, "building "):
+		f, _, _ := strings.Cut(strings.TrimPrefix(rest, "building "), " while ")
+		return "while " + f + " was being built"
+	case strings.HasPrefix(rest, "applying "):
+		f, _, _ := strings.Cut(strings.TrimPrefix(rest, "applying "), " while ")
+		return "while " + f + " ran"
+	case strings.HasPrefix(rest, "migration applied"), strings.HasPrefix(rest, "no migration.sql"):
+		return "while the new version started"
+	case strings.Contains(line, " both serve traffic"):
+		both, _, _ := strings.Cut(line, " both serve traffic")
+		return "while " + both + " both served"
+	case strings.Contains(line, " takes all traffic"):
+		return "after the new version took all traffic, while the old one finished its requests"
+	}
+	return ""
+}
+
+func percentile(d []time.Duration, q float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	c := slices.Clone(d)
+	slices.Sort(c)
+	return c[min(len(c)-1, int(q*float64(len(c))))]
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// short renders a duration for people: 12ms, 1.4s.
+func short(d time.Duration) string {
+	if d < time.Second {
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	}
+	return fmt.Sprintf("%.1fs", d.Seconds())
+}
+
 func phaseBreakdown(tr *traffic) string {
 	var parts []string
 	for _, l := range tr.order {
@@ -419,39 +775,94 @@ func nameColumn(ctx context.Context, db *sqlx.DB) (string, error) {
 func checkWrites(s *checker.S, db *sqlx.DB, tr *traffic) {
 	ctx := s.Ctx()
 	var ids []int64
-	byID := map[int64]*owned{}
 	for _, c := range tr.customer {
 		ids = append(ids, c.ID)
-		byID[c.ID] = c
+	}
+	// Every customer whose name the checker controls: the ones it created
+	// and the production customers it renamed.
+	all := slices.Clone(tr.customer)
+	for _, c := range tr.renamed {
+		all = append(all, c)
 	}
 	s.Metric("customers_created", float64(len(ids)), "")
+	s.Metric("production_customers_renamed", float64(len(tr.renamed)), "")
 	s.Metric("wrong_reads", float64(tr.nWrong), "")
 	if tr.nWrong > 0 {
 		var b strings.Builder
-		fmt.Fprintf(&b, "%d reads during the rollout returned a name other than the one last written; the service acknowledged the write, so every later read must return it.", tr.nWrong)
+		fmt.Fprintf(&b, "%d answers during the rollout did not match what the checker had written; the service acknowledged each write, so every later answer must show it.", tr.nWrong)
 		for _, w := range tr.wrong {
 			fmt.Fprintf(&b, "\n  [%s] %s", w.Phase, w.Detail)
 		}
 		s.Fail(b.String(), "While two versions run side by side, one may write only the old column and the other read only the new one. "+
 			"Make every version that runs beside another write both columns (or let a trigger keep them in step), and backfill rows whose columns differ, not only the NULL ones.")
 	}
-	// Every customer is still a row of the table …
-	var present []int64
-	s.Must(db.SelectContext(ctx, &present, `SELECT id FROM customers WHERE id = ANY($1)`, ids))
-	if len(present) < len(ids) {
-		have := map[int64]bool{}
-		for _, id := range present {
-			have[id] = true
+	// Every customer is still a row of the table, with the email the
+	// checker gave it and a name it last wrote, in the column that stays
+	// (full_name once it exists). While both columns exist, the rollout
+	// did not finish (final-schema fails): either column may hold the name.
+	var cols []string
+	s.Must(db.SelectContext(ctx, &cols, `SELECT column_name FROM information_schema.columns
+		WHERE table_schema = 'public' AND table_name = 'customers' AND column_name IN ('name', 'full_name') ORDER BY column_name`))
+	if len(cols) == 0 {
+		s.Fail("The customers table has neither a name nor a full_name column any more, so the names the service acknowledged are gone.",
+			"Drop name only once full_name holds every name.")
+	}
+	colDesc := "customers." + strings.Join(cols, " or customers.")
+	pick := func(c string) string {
+		if slices.Contains(cols, c) {
+			return c
 		}
-		var gone []string
-		for _, c := range tr.customer {
-			if !have[c.ID] && len(gone) < 5 {
+		return "NULL::text"
+	}
+	type row struct {
+		ID       int64   `db:"id"`
+		Email    string  `db:"email"`
+		Name     *string `db:"n"`
+		FullName *string `db:"fn"`
+	}
+	var rows []row
+	s.Must(db.SelectContext(ctx, &rows, `SELECT id, email, `+pick("name")+` AS n, `+pick("full_name")+` AS fn FROM customers WHERE id = ANY($1)`, ids))
+	have := map[int64]row{}
+	for _, r := range rows {
+		have[r.ID] = r
+	}
+	holds := func(p *string, names []string) bool { return p != nil && slices.Contains(names, *p) }
+	var gone, changed []string
+	nGone, nChanged := 0, 0
+	for _, c := range tr.customer {
+		r, ok := have[c.ID]
+		switch {
+		case !ok:
+			nGone++
+			if len(gone) < 5 {
 				gone = append(gone, fmt.Sprintf("%d (%s)", c.ID, c.Email))
 			}
+		case r.Email != c.Email || !holds(r.Name, c.Names) && !holds(r.FullName, c.Names):
+			nChanged++
+			if len(changed) < 5 {
+				var held []string
+				for _, x := range []struct {
+					col string
+					v   *string
+				}{{"name", r.Name}, {"full_name", r.FullName}} {
+					if slices.Contains(cols, x.col) {
+						held = append(held, x.col+" "+show(x.v))
+					}
+				}
+				changed = append(changed, fmt.Sprintf("customer %d: email %q, %s; the service acknowledged email %q and name %q",
+					c.ID, r.Email, strings.Join(held, ", "), c.Email, c.Names[len(c.Names)-1]))
+			}
 		}
+	}
+	if nGone > 0 {
 		s.Fail(fmt.Sprintf("%d of the %d customers the service created (201) during the rollout are not in the customers table any more, e.g. %s.",
-			len(ids)-len(present), len(ids), strings.Join(gone, ", ")),
+			nGone, len(ids), strings.Join(gone, ", ")),
 			"A migration must never delete or re-create rows: change the columns in place.")
+	}
+	if nChanged > 0 {
+		s.Fail(fmt.Sprintf("In the customers table, %d of the %d customers the checker created during the rollout do not hold what the service acknowledged (in %s):\n  %s",
+			nChanged, len(ids), colDesc, strings.Join(changed, "\n  ")),
+			"Which column does each version write? Every write acknowledged by any version must end up in the column that stays.")
 	}
 	// … and the final version of the service returns the last name written.
 	type result struct {
@@ -477,7 +888,7 @@ func checkWrites(s *checker.S, db *sqlx.DB, tr *traffic) {
 		}()
 	}
 	go func() {
-		for _, c := range tr.customer {
+		for _, c := range all {
 			jobs <- c
 		}
 		close(jobs)
@@ -502,12 +913,12 @@ func checkWrites(s *checker.S, db *sqlx.DB, tr *traffic) {
 		}
 	}
 	if bad > 0 {
-		s.Fail(fmt.Sprintf("After the rollout, %d of the %d customers the checker created and renamed through the service do not read back with their last acknowledged name:\n  %s",
-			bad, len(ids), strings.Join(problems, "\n  ")),
+		s.Fail(fmt.Sprintf("After the rollout, %d of the %d customers the checker created or renamed through the service do not read back with their last acknowledged name:\n  %s",
+			bad, len(all), strings.Join(problems, "\n  ")),
 			"Which column does the live version read? Does it hold what every earlier version wrote, including rows an older version wrote during a rollout?")
 	}
-	s.Passf("All %d customers created during the rollout read back through the live version with their last acknowledged name (%d writes acknowledged in all); the %d reads during the rollout all returned the name last written.",
-		len(ids), tr.writes, tr.reads)
+	s.Passf("All %d customers created and %d production customers renamed during the rollout hold their last acknowledged name, in %s and through the live version (%d writes acknowledged in all); the %d reads during the rollout all returned the name last written.",
+		len(ids), len(tr.renamed), colDesc, tr.writes, tr.reads)
 }
 
 func show(p *string) string {
@@ -546,6 +957,15 @@ func checkSchema(s *checker.S, db *sqlx.DB) {
 	}
 	s.Data("columns", list)
 	desc := "customers(" + strings.Join(list, ", ") + ")"
+	var kind string
+	err := db.QueryRowContext(s.Ctx(), `SELECT table_type FROM information_schema.tables WHERE table_schema = 'public' AND table_name = 'customers'`).Scan(&kind)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		s.Must(err)
+	}
+	if kind != "BASE TABLE" {
+		s.Fail(fmt.Sprintf("public.customers is not a table any more (%s): %s.", strings.ToLower(cmp.Or(kind, "missing")), desc),
+			"Change the table's columns in place; a view over another table is not the same schema.")
+	}
 	if full == nil {
 		s.Fail("The customers table has no full_name column: "+desc+".", "The goal is customers.full_name text NOT NULL holding every customer's name.")
 	}
@@ -567,7 +987,7 @@ func checkSchema(s *checker.S, db *sqlx.DB) {
 	s.Passf("%s: full_name text NOT NULL, no name column.", desc)
 }
 
-func checkBackfill(s *checker.S, db *sqlx.DB, seed map[int64]string) {
+func checkBackfill(s *checker.S, db *sqlx.DB, seed map[int64]seedRow, renamed map[int64]*owned) {
 	ctx := s.Ctx()
 	col, err := nameColumn(ctx, db)
 	s.Must(err)
@@ -579,23 +999,44 @@ func checkBackfill(s *checker.S, db *sqlx.DB, seed map[int64]string) {
 	s.Metric("rows", float64(total), "")
 	s.Metric("null_full_name", float64(nulls), "")
 	type row struct {
-		ID   int64   `db:"id"`
-		Name *string `db:"full_name"`
+		ID      int64   `db:"id"`
+		Name    *string `db:"full_name"`
+		Email   string  `db:"email"`
+		Created string  `db:"created"`
 	}
 	var rows []row
-	s.Must(db.SelectContext(ctx, &rows, `SELECT id, full_name FROM customers WHERE id <= $1`, int64(len(seed))))
-	wrong, missing := 0, len(seed)-len(rows)
-	var examples []string
+	ids := make([]int64, 0, len(seed))
+	for id := range seed {
+		ids = append(ids, id)
+	}
+	s.Must(db.SelectContext(ctx, &rows, `SELECT id, full_name, email, created_at::text AS created FROM customers WHERE id = ANY($1)`, ids))
+	wrong, altered, missing := 0, 0, len(seed)-len(rows)
+	var examples, alteredEx []string
 	for _, r := range rows {
-		if want := seed[r.ID]; r.Name == nil || *r.Name != want {
+		want := seed[r.ID]
+		names := []string{want.Name}
+		if c := renamed[r.ID]; c != nil {
+			names = c.Names
+		}
+		if r.Name == nil || !slices.Contains(names, *r.Name) {
 			wrong++
 			if len(examples) < 3 {
-				examples = append(examples, fmt.Sprintf("customer %d: full_name %s, name was %q", r.ID, show(r.Name), want))
+				what := fmt.Sprintf("name was %q", want.Name)
+				if renamed[r.ID] != nil {
+					what = fmt.Sprintf("the checker renamed them %q", names[len(names)-1])
+				}
+				examples = append(examples, fmt.Sprintf("customer %d: full_name %s, %s", r.ID, show(r.Name), what))
+			}
+		}
+		if r.Email != want.Email || r.Created != want.Created {
+			altered++
+			if len(alteredEx) < 3 {
+				alteredEx = append(alteredEx, fmt.Sprintf("customer %d: email %q, created_at %s; it was %q, %s", r.ID, r.Email, r.Created, want.Email, want.Created))
 			}
 		}
 	}
-	s.Metric("production_rows_wrong", float64(wrong+missing), "")
-	if nulls > 0 || wrong > 0 || missing > 0 {
+	s.Metric("production_rows_wrong", float64(wrong+missing+altered), "")
+	if nulls > 0 || wrong > 0 || missing > 0 || altered > 0 {
 		msg := fmt.Sprintf("Of %d customers, %d have no full_name (NULL).", total, nulls)
 		if wrong > 0 {
 			msg += fmt.Sprintf(" %d of the %d production customers do not have their name in full_name (e.g. %s).", wrong, len(seed), strings.Join(examples, "; "))
@@ -603,33 +1044,42 @@ func checkBackfill(s *checker.S, db *sqlx.DB, seed map[int64]string) {
 		if missing > 0 {
 			msg += fmt.Sprintf(" %d production customers are gone from the table.", missing)
 		}
+		if altered > 0 {
+			msg += fmt.Sprintf(" %d production customers have another email or created_at than the data the sandbox started from (e.g. %s): the migration must change only the name columns.", altered, strings.Join(alteredEx, "; "))
+		}
 		s.Fail(msg, "Backfill: once every live version writes full_name, copy name into full_name for every row where they differ, in batches "+
 			"(UPDATE customers SET full_name = name WHERE id BETWEEN … AND … AND full_name IS DISTINCT FROM name).")
 	}
-	s.Passf("All %d customers have a full_name; the %d production customers kept their names exactly (compared with the data the sandbox started from).", total, len(seed))
+	s.Passf("All %d customers have a full_name; the %d production customers kept their rows exactly (email, created_at, and their name in full_name, or the name the checker gave %d of them during the rollout), compared with the data the sandbox started from.",
+		total, len(seed), len(renamed))
 }
 
 // ---- helpers ----
 
-func loadSeed(ctx context.Context, dsn string) (map[int64]string, error) {
+// seedRow is a production customer as the sandbox started with it.
+type seedRow struct {
+	Name, Email, Created string
+}
+
+func loadSeed(ctx context.Context, dsn string) (map[int64]seedRow, error) {
 	db, err := checker.OpenDB(ctx, dsn)
 	if err != nil {
 		return nil, err
 	}
 	defer db.Close()
-	rows, err := db.QueryContext(ctx, `SELECT id, name FROM customers`)
+	rows, err := db.QueryContext(ctx, `SELECT id, name, email, created_at::text FROM customers`)
 	if err != nil {
 		return nil, fmt.Errorf("read the production data: %w", err)
 	}
 	defer rows.Close()
-	seed := map[int64]string{}
+	seed := map[int64]seedRow{}
 	for rows.Next() {
 		var id int64
-		var name string
-		if err := rows.Scan(&id, &name); err != nil {
+		var r seedRow
+		if err := rows.Scan(&id, &r.Name, &r.Email, &r.Created); err != nil {
 			return nil, err
 		}
-		seed[id] = name
+		seed[id] = r
 	}
 	if len(seed) == 0 {
 		return nil, fmt.Errorf("the template database holds no customers")
@@ -659,15 +1109,25 @@ func status(ctx context.Context) (int, error) {
 	return *st.Phase, nil
 }
 
-func post(ctx context.Context, path string) (string, error) {
+// post calls the control API and returns what it said; each line also goes
+// to line (if not nil) as soon as it arrives.
+func post(ctx context.Context, path string, line func(string)) (string, error) {
 	req, _ := http.NewRequestWithContext(ctx, "POST", controlURL+path, nil)
 	resp, err := (&http.Client{Timeout: 2 * time.Minute}).Do(req)
 	if err != nil {
 		return "", err
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	return string(b), err
+	var b strings.Builder
+	sc := bufio.NewScanner(resp.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		b.WriteString(sc.Text() + "\n")
+		if line != nil {
+			line(sc.Text())
+		}
+	}
+	return b.String(), sc.Err()
 }
 
 func lastLine(s string) string {

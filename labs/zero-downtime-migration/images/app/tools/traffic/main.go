@@ -5,8 +5,13 @@
 //	traffic deploy all       while the command runs, then a summary
 //
 // Each worker creates customers, renames them and reads them back (and
-// reads customers of the production data), so it also notices a read that
-// does not return the name it last wrote.
+// reads and renames customers of the production data), so it also notices
+// a read that does not return the name it last wrote.
+//
+// Every request is timed: a request that waits longer than the stall bound
+// (1s, or 10 × the p99 measured before the command starts if that is more;
+// the check uses the same rule) is printed as it finishes, so it lands in
+// the deploy tool's timeline, and the summary shows the slowest ones.
 package main
 
 import (
@@ -20,6 +25,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -33,10 +39,20 @@ var (
 	total   atomic.Int64
 	failed  atomic.Int64
 	wrong   atomic.Int64
+	stalled atomic.Int64
 	mu      sync.Mutex
 	kinds   = map[string]int{}
 	samples []string
+	started = time.Now()
+	lat     []timed // every request, in the order they finished
+	bound   = time.Second
 )
+
+// timed is one request and how long it took.
+type timed struct {
+	at, took time.Duration // sent at, since the start
+	req      string
+}
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
@@ -51,8 +67,17 @@ func main() {
 	if len(os.Args) > 1 {
 		cmd := exec.CommandContext(ctx, os.Args[1], os.Args[2:]...)
 		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
-		time.Sleep(500 * time.Millisecond)
-		fmt.Printf("[traffic] %d requests so far, %d failed; running %s\n", total.Load(), failed.Load(), strings.Join(os.Args[1:], " "))
+		time.Sleep(time.Second)
+		mu.Lock()
+		var warm []time.Duration
+		for _, x := range lat {
+			warm = append(warm, x.took)
+		}
+		p99 := percentile(warm, 0.99)
+		bound = max(bound, 10*p99)
+		mu.Unlock()
+		fmt.Printf("[traffic] %d requests so far, %d failed, p99 %s; a request slower than %s counts as stalled; running %s\n",
+			total.Load(), failed.Load(), short(p99), short(bound), strings.Join(os.Args[1:], " "))
 		err := cmd.Run()
 		time.Sleep(500 * time.Millisecond)
 		cancel()
@@ -69,7 +94,8 @@ func main() {
 				done = true
 			case <-tick.C:
 				n := total.Load()
-				fmt.Printf("[traffic] %3.0fs  %4d req/s  %d failed, %d wrong answers so far\n", time.Since(start).Seconds(), n-last, failed.Load(), wrong.Load())
+				fmt.Printf("[traffic] %3.0fs  %4d req/s  slowest %s  %d failed, %d wrong answers, %d stalled so far\n",
+					time.Since(start).Seconds(), n-last, short(slowestSince(time.Second)), failed.Load(), wrong.Load(), stalled.Load())
 				last = n
 			}
 		}
@@ -82,8 +108,27 @@ func main() {
 func summary(d time.Duration) {
 	mu.Lock()
 	defer mu.Unlock()
-	fmt.Printf("\n[traffic] %d requests in %.1fs: %d failed, %d returned a name other than the last one written\n",
-		total.Load(), d.Seconds(), failed.Load(), wrong.Load())
+	fmt.Printf("\n[traffic] %d requests in %.1fs: %d failed, %d returned a name other than the last one written, %d stalled (over %s)\n",
+		total.Load(), d.Seconds(), failed.Load(), wrong.Load(), stalled.Load(), short(bound))
+	var all []time.Duration
+	for _, x := range lat {
+		all = append(all, x.took)
+	}
+	fmt.Printf("[traffic] latency: p50 %s, p99 %s", short(percentile(all, 0.5)), short(percentile(all, 0.99)))
+	slow := slices.Clone(lat)
+	slices.SortFunc(slow, func(a, b timed) int { return int(b.took - a.took) })
+	if len(slow) > 0 {
+		fmt.Printf(", slowest %s (%s, sent at %.1fs)", short(slow[0].took), slow[0].req, slow[0].at.Seconds())
+	}
+	fmt.Println()
+	if stalled.Load() > 0 {
+		fmt.Println("[traffic] the longest stalls (each was printed among the deploy tool's lines when it finished):")
+		for _, x := range slow[:min(5, len(slow))] {
+			if x.took > bound {
+				fmt.Printf("  %s took %s, sent at %.1fs\n", x.req, short(x.took), x.at.Seconds())
+			}
+		}
+	}
 	var keys []string
 	for k := range kinds {
 		keys = append(keys, k)
@@ -169,9 +214,12 @@ func worker(ctx context.Context) {
 				wrong.Add(1)
 				note("wrong answer", fmt.Sprintf("GET /customers/%d returned name %q; %q was written last", c.ID, got.Name, c.Name))
 			}
-		default:
+		case r < 90:
 			var got customer
 			call(ctx, "GET", fmt.Sprintf("/customers/%d", 1+rand.IntN(50000)), nil, &got)
+		default:
+			// Production customers get renamed too.
+			call(ctx, "PATCH", fmt.Sprintf("/customers/%d", 1+rand.IntN(50000)), map[string]string{"name": randName()}, nil)
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
@@ -186,9 +234,24 @@ func call(ctx context.Context, method, path string, in, out any) bool {
 	}
 	req, _ := http.NewRequestWithContext(ctx, method, appURL+path, body)
 	req.Header.Set("Content-Type", "application/json")
+	sent := time.Now()
 	resp, err := client.Do(req)
+	var data []byte
+	if err == nil {
+		data, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+	}
 	if ctx.Err() != nil {
 		return false
+	}
+	took := time.Since(sent)
+	mu.Lock()
+	lat = append(lat, timed{at: sent.Sub(started), took: took, req: method + " " + path})
+	over := took > bound
+	mu.Unlock()
+	if over {
+		stalled.Add(1)
+		fmt.Printf("[traffic] stalled: %s took %s (sent at %.1fs)\n", method+" "+path, short(took), sent.Sub(started).Seconds())
 	}
 	total.Add(1)
 	pattern := method + " " + pathPattern(path)
@@ -197,8 +260,6 @@ func call(ctx context.Context, method, path string, in, out any) bool {
 		note(pattern+" → no answer", fmt.Sprintf("%s %s: %v", method, path, err))
 		return false
 	}
-	defer resp.Body.Close()
-	data, _ := io.ReadAll(resp.Body)
 	if resp.StatusCode >= 300 {
 		failed.Add(1)
 		note(fmt.Sprintf("%s → %d", pattern, resp.StatusCode), fmt.Sprintf("%s %s → %d %s", method, path, resp.StatusCode, strings.TrimSpace(string(data))))
@@ -208,6 +269,34 @@ func call(ctx context.Context, method, path string, in, out any) bool {
 		json.Unmarshal(data, out)
 	}
 	return true
+}
+
+// slowestSince returns the slowest request that finished within d.
+func slowestSince(d time.Duration) time.Duration {
+	mu.Lock()
+	defer mu.Unlock()
+	var m time.Duration
+	for i := len(lat) - 1; i >= 0 && lat[i].at+lat[i].took > time.Since(started)-d; i-- {
+		m = max(m, lat[i].took)
+	}
+	return m
+}
+
+func percentile(d []time.Duration, q float64) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	c := slices.Clone(d)
+	slices.Sort(c)
+	return c[min(len(c)-1, int(q*float64(len(c))))]
+}
+
+// short renders a duration for people: 12ms, 1.4s.
+func short(d time.Duration) string {
+	if d < time.Second {
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	}
+	return fmt.Sprintf("%.1fs", d.Seconds())
 }
 
 func note(kind, sample string) {
