@@ -1078,9 +1078,12 @@ func checkReads(s *checker.S, m *measured) {
 	if m == nil || !m.done {
 		s.Fail("Not measured: the requests of constant-queries did not complete (see that step).", "")
 	}
-	for name, c := range map[string]counted{"small": m.small, "large": m.large} {
-		s.Metric("rows_"+name+"_page", float64(c.rows), "rows")
-		s.Metric("buffers_"+name+"_page", float64(c.buffers), "buffers")
+	for _, p := range []struct {
+		name string
+		c    counted
+	}{{"small", m.small}, {"large", m.large}} {
+		s.Metric("rows_"+p.name+"_page", float64(p.c.rows), "rows")
+		s.Metric("buffers_"+p.name+"_page", float64(p.c.buffers), "buffers")
 	}
 	for _, c := range []counted{m.small, m.large} {
 		if c.readsOK() {
