@@ -261,6 +261,7 @@ func cmdLabTest(ctx context.Context, args []string, stdout, stderr io.Writer, lo
 	solution := fs.String("solution", "", "test this solution folder (files/ and/or apply.sh) instead of the lab's own phases")
 	expect := fs.String("expect", "", "with --solution: pass or fail")
 	failing := fs.String("failing", "", "with --expect fail: comma-separated steps that must fail (default: any)")
+	parallel := fs.Int("parallel", 1, "phases tested at once, each in its own sandbox (their output is printed as each one ends)")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return err
@@ -273,6 +274,9 @@ func cmdLabTest(ctx context.Context, args []string, stdout, stderr io.Writer, lo
 	}
 	if *failing != "" && *expect != "fail" {
 		return errors.New("--failing goes with --expect fail")
+	}
+	if *parallel < 1 || *parallel > 16 {
+		return fmt.Errorf("--parallel %d: give a number of phases from 1 to 16", *parallel)
 	}
 	if *solution != "" {
 		if info, err := os.Stat(*solution); err != nil || !info.IsDir() {
@@ -298,9 +302,7 @@ func cmdLabTest(ctx context.Context, args []string, stdout, stderr io.Writer, lo
 	defer e.Close()
 	e.reapOrphans(ctx, stderr, logger)
 	r := e.runner(logger)
-	var reports []labrun.PhaseReport
-	var names []string
-	start := time.Now()
+	var jobs []phaseJob
 	for _, l := range labs {
 		phases := labrun.Phases(l)
 		if *solution != "" {
@@ -311,17 +313,13 @@ func cmdLabTest(ctx context.Context, args []string, stdout, stderr io.Writer, lo
 			phases = []labrun.Phase{ph}
 		}
 		for _, ph := range phases {
-			rep, err := r.TestPhase(ctx, l, ph, stdout)
-			if err != nil {
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				rep.Problem = err.Error()
-				fmt.Fprintf(stdout, "   NOT OK: %v\n", err)
-			}
-			reports = append(reports, rep)
-			names = append(names, l.ID+": "+ph.Name)
+			jobs = append(jobs, phaseJob{lab: l, phase: ph})
 		}
+	}
+	start := time.Now()
+	reports, err := testPhases(ctx, r, jobs, *parallel, stdout)
+	if err != nil {
+		return err
 	}
 	fmt.Fprintf(stdout, "\nsummary (%s):\n", time.Since(start).Round(time.Second))
 	bad := 0
@@ -331,7 +329,7 @@ func cmdLabTest(ctx context.Context, args []string, stdout, stderr io.Writer, lo
 			mark = "FAIL"
 			bad++
 		}
-		fmt.Fprintf(stdout, "  %s %s (ready %s, check %s)\n", mark, names[i], rep.Ready.Round(10*time.Millisecond), rep.Result.Duration.Round(10*time.Millisecond))
+		fmt.Fprintf(stdout, "  %s %s (ready %s, check %s)\n", mark, jobs[i].name(), rep.Ready.Round(10*time.Millisecond), rep.Result.Duration.Round(10*time.Millisecond))
 	}
 	if bad > 0 {
 		fmt.Fprintf(stdout, "%d of %d phases did not hold\n", bad, len(reports))
