@@ -56,9 +56,10 @@ func TestCredit(t *testing.T) {
 		{"comment only", []migrationRun{{File: "003_a.sql", Indexes: []ixDef{pkey}}}, "", "create no index like it"},
 		{"dropped later", []migrationRun{{File: "003_a.sql", Indexes: []ixDef{pkey, byCustomer}}, {File: "004_b.sql", Indexes: []ixDef{pkey}}}, "", "004_b.sql drops it"},
 		{"dropped and made again", []migrationRun{{File: "003_a.sql", Indexes: []ixDef{pkey, byCustomer}}, {File: "004_b.sql", Indexes: []ixDef{pkey}}, {File: "005_c.sql", Indexes: []ixDef{pkey, byCustomer}}}, "005_c.sql", ""},
-		{"same name, other columns", []migrationRun{{File: "003_a.sql", Indexes: []ixDef{pkey, byDate}}}, "", "same name, but not the same index"},
+		{"same name, other columns", []migrationRun{{File: "003_a.sql", Indexes: []ixDef{pkey, byDate}}}, "", "same name, but another index"},
 		{"fails on a copy", []migrationRun{{File: "003_a.sql", Indexes: []ixDef{pkey, byCustomer}}, {File: "004_b.sql", Err: errString("ERROR: index \"x\" does not exist")}}, "", "004_b.sql fails: index \"x\" does not exist"},
 		{"no new file", nil, "", "no new file"},
+		{"made twice, credited under its name", []migrationRun{{File: "003_a.sql", Indexes: []ixDef{pkey, {Name: "other", Def: byCustomer.Def, Valid: true}}}, {File: "004_b.sql", Indexes: []ixDef{pkey, {Name: "other", Def: byCustomer.Def, Valid: true}, byCustomer}}}, "004_b.sql", ""},
 	} {
 		r := &replayResult{StarterIndexes: []ixDef{pkey}, Runs: tc.runs}
 		file, ok, why := r.credit(byCustomer)

@@ -320,6 +320,16 @@ func (r *replayResult) credit(live ixDef) (file string, ok bool, why string) {
 		prev = run.Indexes
 	}
 	if creator != "" && dropper == "" {
+		// Two files may make the same index under two names (a duplicate,
+		// which no-redundant-index reports): credit the one that made it
+		// under the name the database has, when one did.
+		prev = r.StarterIndexes
+		for _, run := range r.Runs {
+			if slices.Contains(run.Indexes, live) && !slices.Contains(prev, live) {
+				creator = run.File
+			}
+			prev = run.Indexes
+		}
 		return creator, true, ""
 	}
 	var b strings.Builder
@@ -335,7 +345,12 @@ func (r *replayResult) credit(live ixDef) (file string, ok bool, why string) {
 		for _, run := range r.Runs {
 			names = append(names, run.File)
 		}
-		fmt.Fprintf(&b, "Replayed on a copy of the production schema, your migrations (%s) create no index like it", strings.Join(names, ", "))
+		fmt.Fprintf(&b, "Replayed on a copy of the production schema, your migrations (%s) run without error but create no index like it", strings.Join(names, ", "))
+		i := slices.IndexFunc(r.final(), func(ix ixDef) bool { return ix.Name == live.Name })
+		if i >= 0 {
+			fmt.Fprintf(&b, ": they make an index of the same name, but another index: %s, where the database has %s (CREATE INDEX IF NOT EXISTS skips when an index of that name exists, whatever its columns).", r.final()[i].Def, live.Def)
+			break
+		}
 		var made []string
 		for _, ix := range r.final() {
 			if !hasDef(r.StarterIndexes, ix.Def) {
@@ -343,14 +358,11 @@ func (r *replayResult) credit(live ixDef) (file string, ok bool, why string) {
 			}
 		}
 		if len(made) > 0 {
-			fmt.Fprintf(&b, "; they leave these indexes on orders: %s", strings.Join(made, "; "))
+			fmt.Fprintf(&b, "; the indexes they leave on orders are %s", strings.Join(made, "; "))
+		} else {
+			b.WriteString(" (a CREATE INDEX in a comment, in a string, or in a block that skips it, creates nothing)")
 		}
 		b.WriteString(".")
-		for _, ix := range r.final() {
-			if ix.Name == live.Name {
-				fmt.Fprintf(&b, " The migrations make an index of the same name, but not the same index: they make %s, the database has %s.", ix.Def, live.Def)
-			}
-		}
 	}
 	if len(r.Edited) > 0 {
 		fmt.Fprintf(&b, " You changed %s, but production ran it before your change and never runs it again: what you add to it reaches no database.", strings.Join(r.Edited, " and "))

@@ -12,8 +12,11 @@ import (
 )
 
 // checkIntact is the step data-intact (see main for what it guards
-// against).
-func checkIntact(s *checker.S, db *sqlx.DB, replay *replayResult, fingerprint map[string][]chunkSum) {
+// against). It sets *rowsIntact when every original row is there,
+// unchanged and in its place on disk: what the speed steps are measured
+// on (a dropped constraint or a changed column type fails this step, but
+// leaves the rows as they were).
+func checkIntact(s *checker.S, db *sqlx.DB, replay *replayResult, fingerprint map[string][]chunkSum, rowsIntact *bool) {
 	ctx := s.Ctx()
 	live, err := describeSchema(ctx, db)
 	s.Must(err)
@@ -65,13 +68,18 @@ func checkIntact(s *checker.S, db *sqlx.DB, replay *replayResult, fingerprint ma
 			layout = true
 		}
 	}
+	*rowsIntact = readable["orders"] && !lost && !layout
 	if len(problems) > 0 {
 		var hints []string
 		if lost {
 			hints = append(hints, "Rows that are gone cannot come back in this sandbox: Reset the lab to get the shop's data back (keep a copy of your migration first). A shop cannot delete or archive its customers' orders to make a page fast; the index alone does it.")
 		}
 		if schema {
-			hints = append(hints, "Adding an index changes no column, constraint or table: undo the change in a new migration (for example ALTER TABLE orders ADD FOREIGN KEY (customer_id) REFERENCES customers (id) for a dropped foreign key), or Reset the lab.")
+			hint := "Adding an index changes no column, constraint or table: undo what the list names in a new migration"
+			if slices.ContainsFunc(problems, func(p string) bool { return strings.Contains(p, "FOREIGN KEY") }) {
+				hint += " (for a dropped foreign key: ALTER TABLE orders ADD FOREIGN KEY (customer_id) REFERENCES customers (id))"
+			}
+			hints = append(hints, hint+", or Reset the lab.")
 		}
 		if layout {
 			hints = append(hints, "CLUSTER rewrites the whole table under a lock that blocks every read and write, and new orders are not kept in its order, so its speed-up fades. Put the rows back with CLUSTER orders USING orders_pkey (once, by hand), or Reset the lab.")
