@@ -94,8 +94,10 @@ func compareData(ctx context.Context, db *sqlx.DB, tbl, rowHash string, size int
 	return missing, changed, strings.Join(parts, "; "), nil
 }
 
-// schemaItem is one property of the shop's tables: the table itself, a
-// column, a constraint, or a trigger that was switched off.
+// schemaItem is one property of the shop's tables: the table itself (its
+// kind and whether it is logged; storage parameters such as autovacuum
+// settings are left alone, as they change no row), a column, a constraint,
+// or a trigger that was switched off.
 type schemaItem struct {
 	Tbl  string `db:"tbl"`
 	Kind string `db:"kind"`
@@ -108,8 +110,7 @@ WITH t AS (SELECT oid FROM pg_class WHERE oid IN (to_regclass('public.orders'), 
 SELECT c.relname AS tbl, 'table' AS kind, c.relname AS name,
        CASE c.relkind WHEN 'r' THEN 'a table' WHEN 'p' THEN 'a partitioned table' WHEN 'v' THEN 'a view'
                       WHEN 'm' THEN 'a materialized view' WHEN 'f' THEN 'a foreign table' ELSE 'relkind ' || c.relkind::text END
-       || CASE c.relpersistence WHEN 'u' THEN ', UNLOGGED' WHEN 't' THEN ', TEMPORARY' ELSE '' END
-       || coalesce(' WITH (' || array_to_string(c.reloptions, ', ') || ')', '') AS def
+       || CASE c.relpersistence WHEN 'u' THEN ', UNLOGGED' WHEN 't' THEN ', TEMPORARY' ELSE '' END AS def
 FROM pg_class c JOIN t ON t.oid = c.oid
 UNION ALL
 SELECT c.relname, 'column', a.attname,

@@ -1,10 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
+	"net/http"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -117,6 +122,22 @@ func checkResults(s *checker.S, db, baseline *sqlx.DB, appURL string, seedCustom
 		}
 	}
 
+	// A new order through the API, then the default page again: it must
+	// come first (an app that keeps pages or rows in memory serves the old
+	// page), and GET /orders/{id} must show it.
+	created := postOrder(s, appURL, customer)
+	want := append([]sentOrder{created}, sent[:pageSize-1]...)
+	path := fmt.Sprintf("/customers/%d/orders", customer)
+	got := getPage(s, appURL, path, fmt.Sprintf("the checker had just created this customer with %d orders, and one more through POST", n))
+	if msg := compare(got, want, customer); msg != "" {
+		s.Fail(fmt.Sprintf("After POST %s created order %d, GET %s: %s (expected the new order first, then the %d newest of the checker's).", path, created.ID, path, msg, pageSize-1),
+			"The page must show what the database holds at the time of the request: the fix is an index, not a copy of the data kept in the app.")
+	}
+	one := getOrder(s, appURL, created.ID)
+	if msg := compare(apiOrders{Orders: one.Orders}, []sentOrder{created}, customer); msg != "" {
+		s.Fail(fmt.Sprintf("GET /orders/%d: %s.", created.ID, msg), "GET /orders/{id} must show the order POST created.")
+	}
+
 	// A customer of the shop's data, against the database read without
 	// indexes (whatever data-intact found about the rows themselves).
 	var exists bool
@@ -136,8 +157,8 @@ func checkResults(s *checker.S, db, baseline *sqlx.DB, appURL string, seedCustom
 		}
 		seedNote = fmt.Sprintf("; and GET %s returned the customer's %d newest orders as the database holds them", path, len(want))
 	}
-	s.Passf("For a new customer with %d random orders, GET /customers/%d/orders?limit=%d, the default page and ?limit=100 returned exactly the %d, %d and %d newest orders, newest first%s.",
-		n, customer, limit, limit, pageSize, n, seedNote)
+	s.Passf("For a new customer with %d random orders, GET /customers/%d/orders?limit=%d, the default page and ?limit=100 returned exactly the %d, %d and %d newest orders, newest first; an order created with POST then came first on the page and GET /orders/%d showed it%s.",
+		n, customer, limit, limit, pageSize, n, created.ID, seedNote)
 }
 
 // getPage GETs one page of orders, failing the step when the app does not
@@ -154,6 +175,55 @@ func getPage(s *checker.S, appURL, path, context string) apiOrders {
 			"The index should change nothing the app returns. Did the Go code change? curl the endpoint yourself.")
 	}
 	return got
+}
+
+// postOrder creates an order through the API, as the shop's front end
+// does, and returns it as the page must show it.
+func postOrder(s *checker.S, appURL string, customer int) sentOrder {
+	note := "checker " + checker.RandString(8)
+	o := sentOrder{Status: "pending", TotalCents: checker.RandInt(100, 99999), Note: &note}
+	body, _ := json.Marshal(map[string]any{"total_cents": o.TotalCents, "note": note})
+	path := fmt.Sprintf("/customers/%d/orders", customer)
+	req, err := http.NewRequestWithContext(s.Ctx(), http.MethodPost, appURL+path, bytes.NewReader(body))
+	s.Must(err)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := checker.HTTPClient.Do(req)
+	if err != nil {
+		s.Fail(fmt.Sprintf("POST %s failed: %v", path, err), "The app did not answer as before: look at its output.")
+	}
+	defer resp.Body.Close()
+	var got struct {
+		ID        int64     `json:"id"`
+		CreatedAt time.Time `json:"created_at"`
+	}
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<16))
+	if resp.StatusCode != http.StatusCreated || json.Unmarshal(raw, &got) != nil || got.ID == 0 {
+		s.Fail(fmt.Sprintf("POST %s with %s answered %d %s; 201 with the new order expected.", path, body, resp.StatusCode, strings.TrimSpace(string(raw))),
+			"Creating an order must work as before: the fix adds an index and changes nothing else.")
+	}
+	o.ID, o.CreatedAt = got.ID, got.CreatedAt
+	return o
+}
+
+// getOrder GETs /orders/{id}.
+func getOrder(s *checker.S, appURL string, id int64) apiOrders {
+	var one struct {
+		ID         int64     `json:"id"`
+		CustomerID int       `json:"customer_id"`
+		Status     string    `json:"status"`
+		TotalCents int       `json:"total_cents"`
+		Note       *string   `json:"note"`
+		CreatedAt  time.Time `json:"created_at"`
+	}
+	path := fmt.Sprintf("/orders/%d", id)
+	status, err := checker.GetJSON(s.Ctx(), appURL+path, &one)
+	if err != nil || status != 200 {
+		s.Fail(fmt.Sprintf("GET %s answered %d (%v); 200 with the order just created expected.", path, status, err),
+			"GET /orders/{id} must work as before: the fix adds an index and changes nothing else.")
+	}
+	var page apiOrders
+	page.Orders = append(page.Orders, one)
+	return page
 }
 
 // compare says how the API's page differs from want, or "".
