@@ -159,7 +159,11 @@ func compareSchema(starter, live []schemaItem) []string {
 				out = append(out, fmt.Sprintf("the table %s is gone", s.Tbl))
 				gone[s.Tbl] = true
 			case l.Def != s.Def:
-				out = append(out, fmt.Sprintf("%s is now %s; it was %s", s.Tbl, l.Def, s.Def))
+				why := ""
+				if strings.Contains(l.Def, "UNLOGGED") {
+					why = " (an UNLOGGED table skips the write-ahead log: a crash empties it, and replicas and backups never see its rows)"
+				}
+				out = append(out, fmt.Sprintf("%s is now %s; it was %s%s", s.Tbl, l.Def, s.Def, why))
 			}
 		case "column":
 			if gone[s.Tbl] {

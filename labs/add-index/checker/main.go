@@ -131,7 +131,7 @@ func main() {
 	// generous 10x ratio (an index gives hundreds).
 	c.Step("faster", func(s *checker.S) {
 		if !rowsIntact {
-			s.Fail("Not measured: the orders table no longer holds the shop's rows as they were (see the first step). A speed-up measured on other data says nothing about the shop's page.",
+			s.Fail("Not measured: the shop's rows are not all there as they were, or not stored as they were (see the first step). A speed-up measured on other data says nothing about the shop's page.",
 				"Get the shop's data back (Reset the lab, keeping a copy of your migration), then fix the page with the index alone.")
 		}
 		checkFaster(s, db, baseline, customer, good != nil)

@@ -97,7 +97,6 @@ type replayResult struct {
 	StarterIndexes []ixDef
 	Runs           []migrationRun // the learner's files, in the order the app runs them
 	Edited         []string       // starter files whose text the learner changed
-	Removed        []string       // starter files the learner deleted
 	NoFiles        bool           // migrations/ is empty or missing
 }
 
@@ -164,21 +163,14 @@ func replayMigrations(ctx context.Context, admin *sqlx.DB, dsn, dir string) (*re
 	files, _ := filepath.Glob(filepath.Join(dir, "*.sql"))
 	sort.Strings(files) // the app's order (migrate.go)
 	r.NoFiles = len(files) == 0
-	seen := map[string]bool{}
 	for _, f := range files {
 		base := filepath.Base(f)
-		seen[base] = true
 		if !isStarterMigration(base) {
 			continue
 		}
 		text, err := checker.ReadFile(f)
 		if err == nil && strings.TrimSpace(text) != strings.TrimSpace(starterSQL(base)) {
 			r.Edited = append(r.Edited, base)
-		}
-	}
-	for _, m := range starterMigrations {
-		if !r.NoFiles && !seen[m.name] {
-			r.Removed = append(r.Removed, m.name)
 		}
 	}
 	// Production has run 001 and 002; every other file is new to it, and
