@@ -228,7 +228,7 @@ func (m *Manager) Open(ctx context.Context, userID, labID string) (s *Session, c
 	m.starts[userID] = append(m.starts[userID], now)
 	s = &Session{
 		ID: ids.New(ids.Session), UserID: userID, Lab: l, Created: now, m: m,
-		terms: map[string]*Terminal{}, subs: map[chan Message]struct{}{},
+		terms: map[string]*Terminal{}, subs: map[*outbox[Message]]struct{}{},
 	}
 	if err := m.cfg.Store.CreateSession(ctx, store.Session{ID: s.ID, UserID: userID, LabID: labID, State: store.StateStarting, Created: now}); err != nil {
 		return nil, false, err
