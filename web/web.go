@@ -49,6 +49,8 @@ type Config struct {
 	User store.User
 	// Ready reports whether what sessions need answers (for /readyz).
 	Ready func(context.Context) error
+	// Sockets bounds the WebSockets open at once.
+	Sockets SocketLimits
 	// Metrics, when set, counts WebSocket connections and is served at
 	// /metrics.
 	Metrics *metrics.Metrics
@@ -67,6 +69,7 @@ type Server struct {
 	static   fs.FS
 	index    []byte
 	handler  http.Handler
+	sockets  *sockets // open WebSockets
 }
 
 // labPage is a lab's rendered text.
@@ -93,6 +96,7 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.labs[l.ID] = p
 	}
+	s.sockets = newSockets(cfg.Sockets)
 	sub, err := fs.Sub(staticFS, "static")
 	if err != nil {
 		return nil, err
