@@ -175,7 +175,7 @@ func (t *Terminal) Attach() (replay []byte, out <-chan TermOutput, detach func()
 	if t.exited {
 		o.push(TermOutput{Exited: true, Code: t.code})
 		o.finish()
-		return replay, o.out, func() {}
+		return replay, o.out, o.drop
 	}
 	t.subs[o] = struct{}{}
 	return replay, o.out, func() {
