@@ -155,6 +155,26 @@ func floodCmd(ctx context.Context, p *runnertest.Proc) int {
 	return 0
 }
 
+// slowDial opens a WebSocket as a page that reads nothing would, on a
+// connection with a small receive buffer, so that what the kernel holds
+// for it is small too.
+func (ts *testServer) slowDial(t *testing.T, path, proto string) *websocket.Conn {
+	t.Helper()
+	d := websocket.Dialer{Subprotocols: []string{proto}, NetDialContext: (&net.Dialer{
+		Control: func(_, _ string, rc syscall.RawConn) error {
+			return rc.Control(func(fd uintptr) {
+				syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 8<<10)
+			})
+		},
+	}).DialContext}
+	c, _, err := d.Dial("ws"+strings.TrimPrefix(ts.URL, "http")+path, map[string][]string{"Origin": {ts.URL}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c
+}
+
 // TestSlowTerminalReaderIsClosed floods a terminal whose page does not
 // read: the server keeps a bounded amount for it, then closes the socket
 // with CloseFellBehind; the page, reconnecting, gets the screen back.
@@ -162,20 +182,7 @@ func TestSlowTerminalReaderIsClosed(t *testing.T) {
 	t.Parallel()
 	ts, fake, sid, tpath := socketServer(t, SocketLimits{})
 	fake.Driver.AddCommand("flood", floodCmd)
-	// A page that reads nothing, on a connection with a small receive
-	// buffer, so that what the kernel holds for it is small too.
-	d := websocket.Dialer{Subprotocols: []string{TerminalProtocol}, NetDialContext: (&net.Dialer{
-		Control: func(_, _ string, rc syscall.RawConn) error {
-			return rc.Control(func(fd uintptr) {
-				syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 8<<10)
-			})
-		},
-	}).DialContext}
-	c, _, err := d.Dial("ws"+strings.TrimPrefix(ts.URL, "http")+tpath, map[string][]string{"Origin": {ts.URL}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c := ts.slowDial(t, tpath, TerminalProtocol)
 	const flood = 4 << 20
 	c.WriteMessage(websocket.BinaryMessage, []byte("flood "+strconv.Itoa(flood)+"\n"))
 	sess, _ := ts.m.Get(sid)
@@ -224,6 +231,50 @@ func TestSlowTerminalReaderIsClosed(t *testing.T) {
 	}
 	defer c2.Close()
 	readTerm(t, c2, "flood-done")
+}
+
+// TestSlowEventsReaderIsClosed runs a check whose checker reports 2 MiB
+// of evidence while the page reads none of its events: the server keeps
+// a bounded amount for it, then closes the socket with CloseFellBehind.
+func TestSlowEventsReaderIsClosed(t *testing.T) {
+	t.Parallel()
+	ts, fake, sid, _ := socketServer(t, SocketLimits{})
+	var steps []runnertest.Step
+	for i := range 32 {
+		steps = append(steps, runnertest.Step{ID: "step-" + strconv.Itoa(i), Message: strings.Repeat("m", 64<<10)})
+	}
+	fake.SetChecker(ts.lab, steps...)
+	c := ts.slowDial(t, "/api/sessions/"+sid+"/events", EventsProtocol)
+	if status, _, raw := ts.do(t, "POST", "/api/sessions/"+sid+"/checks", "", nil); status != 202 {
+		t.Fatalf("start check = %d %s", status, raw)
+	}
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		if _, m, _ := ts.do(t, "GET", "/api/sessions/"+sid, "", nil); m["checking"] == false {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the check still runs after a minute")
+		}
+	}
+	const bound = session.MaxPendingEvents + 2*sendBuffer + 512<<10
+	got := 0
+	c.SetReadDeadline(time.Now().Add(time.Minute))
+	for {
+		_, data, err := c.ReadMessage()
+		if err != nil {
+			if !websocket.IsCloseError(err, CloseFellBehind) {
+				t.Errorf("after %d bytes: %v, want close %d (fell behind)", got, err, CloseFellBehind)
+			}
+			break
+		}
+		got += len(data)
+		if bytes.Contains(data, []byte(`"check.finished"`)) {
+			t.Fatalf("the page got every event (%d bytes) although it read nothing while the check ran", got)
+		}
+	}
+	if got > bound {
+		t.Errorf("the page got %d bytes held for it; at most %d should be", got, bound)
+	}
 }
 
 // TestSocketCounts counts sockets over users and sessions: a user's limit
