@@ -61,6 +61,8 @@ type Config struct {
 	Throttle *auth.Throttle
 	// Ready reports whether what sessions need answers (for /readyz).
 	Ready func(context.Context) error
+	// Sockets bounds the WebSockets open at once.
+	Sockets SocketLimits
 	// Metrics, when set, counts WebSocket connections and is served at
 	// /metrics.
 	Metrics *metrics.Metrics
@@ -82,6 +84,7 @@ type Server struct {
 	static        fs.FS
 	index         []byte
 	handler       http.Handler
+	sockets       *sockets // open WebSockets
 }
 
 // labPage is a lab's rendered text.
@@ -114,6 +117,7 @@ func New(cfg Config) (*Server, error) {
 		}
 		s.labs[l.ID] = p
 	}
+	s.sockets = newSockets(cfg.Sockets)
 	sub, err := fs.Sub(staticFS, "static")
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/gorilla/websocket"
@@ -28,6 +29,7 @@ const (
 	CloseNoTerminal = 4404 // the terminal does not exist (any more)
 	CloseFellBehind = 4408 // the client read too slowly; reconnect
 	CloseNotRunning = 4409 // the session's sandbox is not running
+	CloseTooMany    = 4429 // too many sockets of the user or session (see SocketLimits)
 )
 
 var defaultSize = runner.TermSize{Cols: 80, Rows: 24}
@@ -40,9 +42,13 @@ const (
 	maxInput = 64 << 10
 )
 
+// writeBuffers lends sockets their write buffer while they write, so that
+// an idle socket holds none.
+var writeBuffers sync.Pool
+
 func (s *Server) upgrader(proto string) *websocket.Upgrader {
 	return &websocket.Upgrader{
-		ReadBufferSize: 32 << 10, WriteBufferSize: 32 << 10,
+		ReadBufferSize: 32 << 10, WriteBufferSize: 32 << 10, WriteBufferPool: &writeBuffers,
 		Subprotocols: []string{proto},
 		CheckOrigin:  s.checkOrigin,
 		Error: func(w http.ResponseWriter, r *http.Request, status int, reason error) {
@@ -51,24 +57,39 @@ func (s *Server) upgrader(proto string) *websocket.Upgrader {
 	}
 }
 
-// upgrade checks the subprotocol and upgrades; it has answered the
-// request itself when it returns nil.
-func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, proto string) *websocket.Conn {
+// upgrade checks the subprotocol, the origin and the socket limits of
+// the user and session, and upgrades; it has answered the request itself
+// when it returns nil. release uncounts the socket: call it before
+// closing, so that a page that reconnects at once finds its place free.
+func (s *Server) upgrade(w http.ResponseWriter, r *http.Request, proto string, sess *session.Session) (c *websocket.Conn, release func()) {
 	if !slices.Contains(websocket.Subprotocols(r), proto) {
 		writeError(w, http.StatusBadRequest, "this WebSocket speaks subprotocol "+proto+"; ask for it in Sec-WebSocket-Protocol", "reload the page to get the current client")
-		return nil
+		return nil, nil
 	}
 	if !s.checkOrigin(r) {
 		s.log.Warn("refused WebSocket from another origin", "origin", r.Header.Get("Origin"), "path", r.URL.Path)
 		writeError(w, http.StatusForbidden, "WebSocket from origin "+r.Header.Get("Origin")+" refused", "open "+s.cfg.PublicURL.String())
-		return nil
+		return nil, nil
 	}
+	// Counted before the upgrade, so that a client sees a socket counted
+	// once it is open. A refusal upgrades and closes with a reason: a
+	// browser's page sees no HTTP status of a WebSocket, only the close.
+	release, refused := s.sockets.acquire(s.user(r).ID, sess.ID)
 	c, err := s.upgrader(proto).Upgrade(w, r, nil)
 	if err != nil {
-		return nil
+		if release != nil {
+			release()
+		}
+		return nil, nil
+	}
+	limitSendBuffer(c.NetConn())
+	if refused != "" {
+		s.log.Warn("refused WebSocket: too many open", "user", s.user(r).ID, "session", sess.ID, "path", r.URL.Path)
+		closeWith(c, CloseTooMany, refused)
+		return nil, nil
 	}
 	c.SetReadLimit(maxInput)
-	return c
+	return c, release
 }
 
 func closeWith(c *websocket.Conn, code int, reason string) {
@@ -90,18 +111,23 @@ type control struct {
 // browser, exit from the server). On connect the recent output is
 // replayed, so a reconnecting page gets its screen back.
 func (s *Server) terminalWS(w http.ResponseWriter, r *http.Request, sess *session.Session) {
-	c := s.upgrade(w, r, TerminalProtocol)
+	c, release := s.upgrade(w, r, TerminalProtocol, sess)
 	if c == nil {
 		return
 	}
+	defer release()
+	end := func(code int, reason string) {
+		release()
+		closeWith(c, code, reason)
+	}
 	defer s.cfg.Metrics.WebSocketOpened("terminal")()
 	if sess.View().State != "ready" {
-		closeWith(c, CloseNotRunning, "the sandbox is not running")
+		end(CloseNotRunning, "the sandbox is not running")
 		return
 	}
 	t, err := sess.Terminal(r.PathValue("tid"))
 	if err != nil {
-		closeWith(c, CloseNoTerminal, "no such terminal; open a new one")
+		end(CloseNoTerminal, "no such terminal; open a new one")
 		return
 	}
 	replay, out, detach := t.Attach()
@@ -159,14 +185,14 @@ func (s *Server) terminalWS(w http.ResponseWriter, r *http.Request, sess *sessio
 		select {
 		case o, ok := <-out:
 			if !ok {
-				closeWith(c, CloseFellBehind, "the connection fell behind the terminal; reconnect")
+				end(CloseFellBehind, "the connection fell behind the terminal; reconnect")
 				return
 			}
 			if o.Exited {
 				code := o.Code
 				b, _ := json.Marshal(control{Type: "exit", Code: &code})
 				write(websocket.TextMessage, b)
-				closeWith(c, websocket.CloseNormalClosure, "the shell exited")
+				end(websocket.CloseNormalClosure, "the shell exited")
 				return
 			}
 			if write(websocket.BinaryMessage, o.Data) != nil {
@@ -180,7 +206,7 @@ func (s *Server) terminalWS(w http.ResponseWriter, r *http.Request, sess *sessio
 			select {
 			case err := <-readErr:
 				if errors.Is(err, errBadControl) {
-					closeWith(c, CloseBadMessage, "control frames must be JSON {\"type\":\"resize\",\"cols\":1-1000,\"rows\":1-1000}")
+					end(CloseBadMessage, "control frames must be JSON {\"type\":\"resize\",\"cols\":1-1000,\"rows\":1-1000}")
 					return
 				}
 			default:
@@ -197,11 +223,12 @@ var errBadControl = errors.New("bad control frame")
 // session's state, then provisioning, check and idle events as they
 // happen.
 func (s *Server) events(w http.ResponseWriter, r *http.Request, sess *session.Session) {
-	c := s.upgrade(w, r, EventsProtocol)
+	c, release := s.upgrade(w, r, EventsProtocol, sess)
 	if c == nil {
 		return
 	}
 	defer c.Close()
+	defer release()
 	defer s.cfg.Metrics.WebSocketOpened("events")()
 	msgs, cancel := sess.Subscribe()
 	defer cancel()
@@ -224,6 +251,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, sess *session.Se
 		select {
 		case m, ok := <-msgs:
 			if !ok {
+				release()
 				closeWith(c, CloseFellBehind, "the connection fell behind; reconnect")
 				return
 			}

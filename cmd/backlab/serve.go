@@ -47,6 +47,7 @@ type serveConfig struct {
 	labs                []string
 	idle, warn          time.Duration
 	limits              session.Limits
+	sockets             web.SocketLimits
 	login               string // auto, required, off
 	beyondLoopback      bool
 	trustedProxies      []netip.Prefix
@@ -72,6 +73,8 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	fs.IntVar(&c.limits.MaxSandboxes, "max-sandboxes", session.DefaultLimits.MaxSandboxes, "sandboxes the server runs at once (-1: no limit)")
 	budget := fs.String("memory-budget", "", "sum of the memory limits of running sandboxes, e.g. 16Gi (default 75% of this machine's memory; \"off\": none)")
 	minDisk := fs.String("min-free-disk", "2Gi", "refuse new sandboxes while the engine's disk has less free space (\"off\": never)")
+	fs.IntVar(&c.sockets.PerUser, "max-sockets-per-user", web.DefaultSocketLimits.PerUser, "WebSockets (terminals, event streams) one user may have open at once (-1: no limit)")
+	fs.IntVar(&c.sockets.PerSession, "max-sockets-per-session", web.DefaultSocketLimits.PerSession, "WebSockets one session may have open at once (-1: no limit)")
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return c, err
@@ -85,6 +88,9 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 		}
 	}
 	c.limits.StartsWindow = time.Minute
+	if err := c.sockets.Check(); err != nil {
+		return c, err
+	}
 	switch *budget {
 	case "off":
 		c.limits.MemoryBytes = -1
@@ -300,7 +306,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		return nil
 	}
-	srv, err := web.New(web.Config{Manager: m, Store: st, PublicURL: public, Auth: requireLogin, User: user, TrustedProxies: cfg.trustedProxies, Ready: ready, Metrics: mt, Log: logger})
+	srv, err := web.New(web.Config{Manager: m, Store: st, PublicURL: public, Auth: requireLogin, User: user, TrustedProxies: cfg.trustedProxies, Ready: ready, Metrics: mt, Log: logger, Sockets: cfg.sockets})
 	if err != nil {
 		return err
 	}

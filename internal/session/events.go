@@ -1,6 +1,7 @@
 package session
 
 import (
+	"encoding/json"
 	"strings"
 	"sync"
 	"time"
@@ -25,24 +26,43 @@ const (
 	MsgExpiring      runner.EventType = "session.expiring" // ExpiresAt says when the sandbox stops
 )
 
+// MaxPendingEvents bounds the messages one subscriber may leave waiting,
+// in bytes (roughly, as JSON); a subscriber that would pass it is dropped.
+// It is above a checker's longest line (256 KiB).
+const MaxPendingEvents = 1 << 20
+
 // Subscribe returns a channel of the session's messages, starting with its
-// current view. A subscriber that falls behind is dropped: its channel is
-// closed. cancel ends the subscription.
+// current view. A subscriber that falls behind (more than
+// [MaxPendingEvents] waiting for it) is dropped: its channel is closed.
+// cancel ends the subscription.
 func (s *Session) Subscribe() (ch <-chan Message, cancel func()) {
-	c := make(chan Message, 256)
+	o := newOutbox(MaxPendingEvents, messageSize, nil)
 	s.mu.Lock()
 	v := s.viewLocked()
-	c <- Message{Event: runner.Event{Type: MsgSession}, Session: &v}
-	s.subs[c] = struct{}{}
+	o.push(Message{Event: runner.Event{Type: MsgSession}, Session: &v})
+	s.subs[o] = struct{}{}
 	s.mu.Unlock()
-	return c, func() {
+	return o.out, func() {
 		s.mu.Lock()
 		defer s.mu.Unlock()
-		if _, ok := s.subs[c]; ok {
-			delete(s.subs, c)
-			close(c)
+		delete(s.subs, o)
+		o.drop()
+	}
+}
+
+// messageSize estimates the memory a message holds: its text, its data
+// as JSON, and a fixed part for the rest.
+func messageSize(m Message) int {
+	n := 256 + len(m.Run) + len(m.Service) + len(m.Step) + len(m.Title) + len(m.Message) + len(m.Hint) + len(m.Name) + len(m.Unit)
+	if m.Data != nil {
+		if b, err := json.Marshal(m.Data); err == nil {
+			n += len(b)
 		}
 	}
+	if v := m.Session; v != nil {
+		n += len(v.Error) + len(v.Advice) + 64*(len(v.Services)+len(v.Terminals))
+	}
+	return n
 }
 
 // publishLocked sends msg to every subscriber; s.mu is held.
@@ -50,12 +70,9 @@ func (s *Session) publishLocked(msg Message) {
 	if msg.Time.IsZero() {
 		msg.Time = time.Now().UTC()
 	}
-	for c := range s.subs {
-		select {
-		case c <- msg:
-		default:
-			delete(s.subs, c)
-			close(c)
+	for o := range s.subs {
+		if !o.push(msg) {
+			delete(s.subs, o)
 		}
 	}
 }

@@ -265,7 +265,7 @@ func (m *Manager) Open(ctx context.Context, userID, labID string) (s *Session, c
 	now := time.Now()
 	s = &Session{
 		ID: ids.New(ids.Session), UserID: userID, Lab: l, Created: now, m: m,
-		terms: map[string]*Terminal{}, subs: map[chan Message]struct{}{},
+		terms: map[string]*Terminal{}, subs: map[*outbox[Message]]struct{}{},
 	}
 	err = m.launchLocked(s, now, func() error {
 		if err := m.cfg.Store.CreateSession(ctx, store.Session{ID: s.ID, UserID: userID, LabID: labID, State: store.StateStarting, Created: now}); err != nil {

@@ -51,7 +51,7 @@ type Session struct {
 	terms    map[string]*Terminal
 	termSeq  int
 	checking bool
-	subs     map[chan Message]struct{}
+	subs     map[*outbox[Message]]struct{}
 }
 
 // View is what the API shows of a session.

@@ -23,7 +23,7 @@ type Terminal struct {
 	mu     sync.Mutex
 	ring   []byte // recent output, at most limit bytes
 	limit  int
-	subs   map[chan TermOutput]struct{}
+	subs   map[*outbox[TermOutput]]struct{}
 	exited bool
 	code   int
 }
@@ -59,7 +59,7 @@ func (s *Session) NewTerminal(ctx context.Context, size runner.TermSize) (*Termi
 	if err != nil {
 		return nil, fmt.Errorf("open a shell: %w", err)
 	}
-	t := &Terminal{ID: id, Title: "Terminal " + id[1:], s: s, tty: tty, limit: s.m.cfg.Scrollback, subs: map[chan TermOutput]struct{}{}}
+	t := &Terminal{ID: id, Title: "Terminal " + id[1:], s: s, tty: tty, limit: s.m.cfg.Scrollback, subs: map[*outbox[TermOutput]]struct{}{}}
 	s.mu.Lock()
 	if s.gen != gen {
 		s.mu.Unlock()
@@ -93,7 +93,10 @@ func (t *Terminal) pump() {
 	for {
 		n, err := t.tty.Read(buf)
 		if n > 0 {
-			data := append([]byte(nil), buf[:n]...)
+			// Exactly n long, so that an attachment that merges onto it
+			// copies it rather than writing past it into a shared array.
+			data := make([]byte, n)
+			copy(data, buf)
 			t.mu.Lock()
 			t.ring = append(t.ring, data...)
 			// Trim only at twice the limit, so a fast stream does not copy
@@ -117,10 +120,10 @@ func (t *Terminal) pump() {
 	t.mu.Lock()
 	t.exited, t.code = true, code
 	t.sendLocked(TermOutput{Exited: true, Code: code})
-	for c := range t.subs {
-		close(c)
+	for o := range t.subs {
+		o.finish()
 	}
-	t.subs = map[chan TermOutput]struct{}{}
+	t.subs = map[*outbox[TermOutput]]struct{}{}
 	t.mu.Unlock()
 	s := t.s
 	s.mu.Lock()
@@ -133,38 +136,53 @@ func (t *Terminal) pump() {
 }
 
 func (t *Terminal) sendLocked(out TermOutput) {
-	for c := range t.subs {
-		select {
-		case c <- out:
-		default:
-			// Too slow to keep up: drop it; it reconnects and replays.
-			delete(t.subs, c)
-			close(c)
+	for o := range t.subs {
+		if !o.push(out) {
+			// Too slow to keep up: dropped; it reconnects and replays.
+			delete(t.subs, o)
 		}
 	}
 }
 
+// MaxPendingOutput bounds the output one attachment may leave waiting
+// (what it has not taken yet, including the piece being handed over); an
+// attachment that would pass it is dropped.
+const MaxPendingOutput = 256 << 10
+
+// maxChunk bounds the pieces of output pending pieces are merged into.
+const maxChunk = 32 << 10
+
+func termOutputSize(o TermOutput) int { return len(o.Data) }
+
+// mergeOutput joins output that waits into pieces of up to maxChunk.
+func mergeOutput(last, next TermOutput) (TermOutput, bool) {
+	if last.Exited || next.Exited || len(last.Data)+len(next.Data) > maxChunk {
+		return last, false
+	}
+	last.Data = append(last.Data, next.Data...)
+	return last, true
+}
+
 // Attach returns the recent output (to replay) and a channel of what
 // follows; the channel closes when the shell ends (after an Exited
-// message) or when the attachment falls behind. detach ends it.
+// message) or when the attachment falls behind: when more than
+// [MaxPendingOutput] bytes of output wait for it. detach ends it.
 func (t *Terminal) Attach() (replay []byte, out <-chan TermOutput, detach func()) {
-	c := make(chan TermOutput, 512)
+	o := newOutbox(MaxPendingOutput, termOutputSize, mergeOutput)
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	replay = append([]byte(nil), t.ring[max(0, len(t.ring)-t.limit):]...)
 	if t.exited {
-		c <- TermOutput{Exited: true, Code: t.code}
-		close(c)
-		return replay, c, func() {}
+		o.push(TermOutput{Exited: true, Code: t.code})
+		o.finish()
+		return replay, o.out, o.drop
 	}
-	t.subs[c] = struct{}{}
-	return replay, c, func() {
+	t.subs[o] = struct{}{}
+	return replay, o.out, func() {
 		t.mu.Lock()
 		defer t.mu.Unlock()
-		if _, ok := t.subs[c]; ok {
-			delete(t.subs, c)
-			close(c)
-		}
+		delete(t.subs, o)
+		o.drop()
 	}
 }
 

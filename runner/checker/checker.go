@@ -272,13 +272,3 @@ func Env(name, def string) string {
 	}
 	return def
 }
-
-// ReadFile returns a file's contents as a string (for files the lab mounts
-// read-only into the checker).
-func ReadFile(path string) (string, error) {
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return "", fmt.Errorf("read %s: %w", path, err)
-	}
-	return string(b), nil
-}
