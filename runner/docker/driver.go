@@ -148,6 +148,16 @@ const (
 
 // Start creates the sandbox spec describes; see [runner.Driver.Start].
 func (d *Driver) Start(ctx context.Context, spec runner.SandboxSpec, progress func(runner.Event)) (runner.Sandbox, error) {
+	s, err := d.start(ctx, spec, progress, "")
+	if s == nil {
+		return nil, err // no typed nil in the interface
+	}
+	return s, err
+}
+
+// start is Start with the name of the network's bridge; empty: the usual
+// [BridgeName].
+func (d *Driver) start(ctx context.Context, spec runner.SandboxSpec, progress func(runner.Event), bridge string) (*Sandbox, error) {
 	if spec.Instance == "" {
 		spec.Instance = d.opts.Instance
 	}
@@ -157,7 +167,10 @@ func (d *Driver) Start(ctx context.Context, spec runner.SandboxSpec, progress fu
 	if progress == nil {
 		progress = func(runner.Event) {}
 	}
-	s := &Sandbox{d: d, spec: spec, services: map[string]*service{}, log: d.log.With("session", spec.SessionID)}
+	if bridge == "" {
+		bridge = BridgeName(spec.SessionID)
+	}
+	s := &Sandbox{d: d, spec: spec, bridge: bridge, services: map[string]*service{}, log: d.log.With("session", spec.SessionID)}
 	d.mu.Lock()
 	if _, dup := d.running[spec.SessionID]; dup {
 		d.mu.Unlock()

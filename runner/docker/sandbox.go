@@ -23,9 +23,10 @@ import (
 // Sandbox is a sandbox running on a Docker engine. Its methods are safe for
 // concurrent use.
 type Sandbox struct {
-	d    *Driver
-	spec runner.SandboxSpec
-	log  *slog.Logger
+	d      *Driver
+	spec   runner.SandboxSpec
+	bridge string // the Linux bridge of the network
+	log    *slog.Logger
 
 	mu        sync.Mutex
 	stopped   bool
@@ -124,7 +125,7 @@ func (s *Sandbox) start(ctx context.Context, progress func(runner.Event)) error 
 		Internal: !s.spec.Egress,
 		Labels:   s.labels("", ""),
 		Options: map[string]string{
-			"com.docker.network.bridge.name": BridgeName(s.spec.SessionID),
+			"com.docker.network.bridge.name": s.bridge,
 		},
 	})
 	if err != nil {
