@@ -53,6 +53,8 @@ type serveConfig struct {
 	trustedProxies      []netip.Prefix
 
 	maxLifetime time.Duration // negative: no maximum
+
+	acceptUnverifiedIsolation bool // serve beyond loopback when the host probe cannot run
 }
 
 func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
@@ -75,6 +77,7 @@ func parseServe(args []string, stderr io.Writer) (serveConfig, error) {
 	minDisk := fs.String("min-free-disk", "2Gi", "refuse new sandboxes while the engine's disk has less free space (\"off\": never)")
 	fs.IntVar(&c.sockets.PerUser, "max-sockets-per-user", web.DefaultSocketLimits.PerUser, "WebSockets (terminals, event streams) one user may have open at once (-1: no limit)")
 	fs.IntVar(&c.sockets.PerSession, "max-sockets-per-session", web.DefaultSocketLimits.PerSession, "WebSockets one session may have open at once (-1: no limit)")
+	isolationFlags(fs, &c)
 	pos, err := parseInterleaved(fs, args)
 	if err != nil {
 		return c, err
@@ -313,6 +316,13 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w (is another backlab running? pick another port with --addr)", cfg.addr, err)
+	}
+	// Sandboxes must not reach this machine: serve's port listens now.
+	if warn, err := checkHostIsolation(ctx, e.driver, isolationPorts(ln, e.docker.DaemonHost()), cfg.beyondLoopback, cfg.acceptUnverifiedIsolation); err != nil {
+		ln.Close()
+		return err
+	} else if warn != "" {
+		fmt.Fprintf(stderr, "warning: %s\n", warn)
 	}
 	// Build what is missing in the background, so the first learner to
 	// open a lab rarely waits.
