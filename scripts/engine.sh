@@ -12,14 +12,34 @@ log() { printf 'engine: %s\n' "$*" >&2; }
 # Sandboxes live on internal networks whose bridges backlab names "blk-…".
 # An internal network still lets its containers reach the host itself (the
 # bridge's gateway address, and through it every address of the host), so
-# drop every connection a sandbox opens towards the host. Replies to
-# connections the host opened (readiness probes) still come back.
+# drop every connection a sandbox opens towards the host, over IPv4 and
+# IPv6. Replies to connections the host opened (readiness probes) still
+# come back. Running this again changes nothing. `backlab serve` checks at
+# start that the rule works and refuses to serve beyond loopback when not.
+isolate_rule=(INPUT -i blk-+ -m conntrack ! --ctstate ESTABLISHED,RELATED -j DROP)
 isolate_host() {
-  if command -v iptables >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
-    # An earlier version dropped replies too; remove that rule.
-    while iptables -D INPUT -i blk-+ -j DROP 2>/dev/null; do :; done
-    local rule=(INPUT -i blk-+ -m conntrack ! --ctstate ESTABLISHED,RELATED -j DROP)
-    iptables -C "${rule[@]}" 2>/dev/null || iptables -I "${rule[@]}"
+  if [ "$(id -u)" != 0 ]; then
+    log "WARNING: not root, so the firewall rule that keeps sandboxes off this machine was NOT added."
+    log "  run: sudo bash scripts/engine.sh"
+    log "  or:  sudo iptables -I ${isolate_rule[*]}"
+    log "       sudo ip6tables -I ${isolate_rule[*]}"
+    log "  (backlab serve refuses to serve beyond loopback until sandboxes cannot reach this machine)"
+    return 0
+  fi
+  if ! command -v iptables >/dev/null 2>&1; then
+    log "WARNING: iptables is missing, so the firewall rule that keeps sandboxes off this machine was NOT added."
+    log "  install it (apt-get install iptables), then run: sudo bash scripts/engine.sh"
+    return 0
+  fi
+  # An earlier version dropped replies too; remove that rule.
+  while iptables -D INPUT -i blk-+ -j DROP 2>/dev/null; do :; done
+  iptables -C "${isolate_rule[@]}" 2>/dev/null || iptables -I "${isolate_rule[@]}"
+  if command -v ip6tables >/dev/null 2>&1; then
+    if ! { ip6tables -C "${isolate_rule[@]}" 2>/dev/null || ip6tables -I "${isolate_rule[@]}"; }; then
+      log "WARNING: could not add the IPv6 rule: ip6tables -I ${isolate_rule[*]}"
+    fi
+  else
+    log "note: ip6tables is missing, so no IPv6 rule was added (sandboxes get no IPv6 address unless the engine enables it)"
   fi
 }
 
