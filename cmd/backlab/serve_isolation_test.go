@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"errors"
+	"net"
+	"slices"
 	"strings"
 	"testing"
 
@@ -96,6 +98,28 @@ func TestParseServeIsolationFlag(t *testing.T) {
 		}
 		if c.acceptUnverifiedIsolation != tt.want {
 			t.Errorf("parseServe(%q).acceptUnverifiedIsolation = %v, want %v", tt.args, c.acceptUnverifiedIsolation, tt.want)
+		}
+	}
+}
+
+// TestIsolationPorts: the probe tries serve's port, and the engine's when
+// it listens on TCP.
+func TestIsolationPorts(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	port := ln.Addr().(*net.TCPAddr).Port
+	for _, tt := range []struct {
+		engine string
+		want   []int
+	}{
+		{"unix:///var/run/docker.sock", []int{port}},
+		{"tcp://10.0.0.5:2375", []int{port, 2375}},
+	} {
+		if got := isolationPorts(ln, tt.engine); !slices.Equal(got, tt.want) {
+			t.Errorf("isolationPorts(%s) = %v, want %v", tt.engine, got, tt.want)
 		}
 	}
 }

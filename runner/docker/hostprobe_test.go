@@ -53,4 +53,13 @@ func TestProbeHost(t *testing.T) {
 	if !strings.Contains(rep.String(), "reached the host") {
 		t.Errorf("report %q does not say the host was reached", rep)
 	}
+	infos, err := d.List(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, info := range infos {
+		if info.Instance == instance && strings.HasPrefix(info.SessionID, "hostprobe-") {
+			t.Errorf("the probe left its sandbox %s behind", info.SessionID)
+		}
+	}
 }
