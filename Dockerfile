@@ -45,6 +45,7 @@ RUN GOTOOLCHAIN=auto go version \
        pkg/tool/*/cgo pkg/tool/*/preprofile bin/gofmt \
  && find src -type d -name testdata -prune -exec rm -rf {} + \
  && find src -type f -name '*_test.go' -delete \
+ && find . -name _go.mod -execdir mv _go.mod go.mod \; \
  && GOTOOLCHAIN=local /usr/local/go/bin/go version
 ENV GOTOOLCHAIN=local
 RUN go mod download
@@ -57,8 +58,9 @@ RUN go build -trimpath modernc.org/sqlite github.com/jackc/pgx/v5/stdlib github.
 
 # The module tree compiles run in at runtime, and their modules: fetched
 # from the full module cache above (as a file proxy), so only what the
-# checkers and tools import (and the go.mod files of the module graph) is
-# kept. Then every checker and tool is compiled once exactly as backlab
+# checkers and tools import (and the go.mod files of the whole module
+# graph, which `go mod graph` fetches: a build may load the whole graph
+# even where the build stage's did not) is kept. Then every checker and tool is compiled once exactly as backlab
 # compiles them (runner/docker/images), which fills the build cache the image
 # ships (without backlab's own build cache, which stays in this stage).
 COPY go.mod go.sum /opt/backlab/
@@ -67,6 +69,7 @@ COPY cmd/backlab-load /opt/backlab/cmd/backlab-load
 COPY labs /opt/backlab/labs
 WORKDIR /opt/backlab
 RUN export GOMODCACHE=/opt/go/mod GOCACHE=/opt/go/cache GOPROXY=file:///go/pkg/mod/cache/download GOSUMDB=off GOOS=linux \
+ && go mod graph >/dev/null \
  && for d in labs/*/checker; do \
       (cd "$d" && go build -trimpath '-ldflags=-s -w -buildid=' -o /dev/null .) || exit 1; \
     done \

@@ -128,6 +128,16 @@ func TestBacklabImage(t *testing.T) {
 		t.Fatalf("admin create in the image: %v\n%s", err, out)
 	}
 
+	// Checkers compile inside the image, offline and read-only, as serve
+	// compiles an edited one: the serve below may find the checker image
+	// already built by the host and never compile.
+	validate := exec.CommandContext(ctx, "docker", "run", "--rm", "--network", "none", "--read-only",
+		"--tmpfs", "/tmp", "--cap-drop", "ALL", "--security-opt", "no-new-privileges",
+		tag, "lab", "validate", "labs/")
+	if out, err := validate.CombinedOutput(); err != nil {
+		t.Fatalf("lab validate labs/ in the image (compiles every checker): %v\n%s", err, out)
+	}
+
 	// serve, set up like the compose service, on a free loopback port.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
