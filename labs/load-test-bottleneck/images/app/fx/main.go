@@ -5,7 +5,11 @@
 //
 // POST /admin/rates (with the X-Admin-Token of FX_ADMIN_TOKEN) replaces
 // rates, e.g. {"USD/EUR": 0.9213}: the lab's checker publishes rates of
-// its own before it checks the quotes.
+// its own before it checks the quotes, and changes them while it checks.
+// POST /admin/faults (same token), e.g. {"USD/SEK": "6s"}, makes the
+// provider answer 503 for a pair for that long ("0s" ends it): the checker
+// sees what the quotes service does when the provider fails. A fault ends
+// by itself, so a check that stops half-way leaves no broken provider.
 package main
 
 import (
@@ -21,6 +25,7 @@ import (
 type provider struct {
 	mu      sync.RWMutex
 	rates   map[string]float64
+	faults  map[string]time.Time // pair → until when it answers 503
 	latency time.Duration
 	token   string
 }
@@ -30,7 +35,7 @@ func main() {
 	if err != nil {
 		log.Fatalf("FX_LATENCY: %v", err)
 	}
-	p := &provider{latency: latency, token: os.Getenv("FX_ADMIN_TOKEN"), rates: map[string]float64{
+	p := &provider{latency: latency, faults: map[string]time.Time{}, token: os.Getenv("FX_ADMIN_TOKEN"), rates: map[string]float64{
 		"USD/USD": 1, "USD/EUR": 0.9213, "USD/GBP": 0.7871, "USD/JPY": 151.37, "USD/CHF": 0.8812,
 		"USD/SEK": 10.642, "USD/CAD": 1.3694, "USD/AUD": 1.5218,
 	}}
@@ -38,6 +43,7 @@ func main() {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { w.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /rates/{from}/{to}", p.rate)
 	mux.HandleFunc("POST /admin/rates", p.setRates)
+	mux.HandleFunc("POST /admin/faults", p.setFaults)
 	addr := getenv("ADDR", ":8090")
 	log.Printf("fx provider listening on %s (latency %s)", addr, latency)
 	log.Fatal(http.ListenAndServe(addr, mux))
@@ -52,8 +58,14 @@ func (p *provider) rate(w http.ResponseWriter, r *http.Request) {
 	}
 	p.mu.RLock()
 	rate, ok := p.rates[pair]
+	faulty := time.Now().Before(p.faults[pair])
 	p.mu.RUnlock()
 	w.Header().Set("Content-Type", "application/json")
+	if faulty {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		json.NewEncoder(w).Encode(map[string]string{"error": "rates for " + pair + " are temporarily unavailable"})
+		return
+	}
 	if !ok {
 		w.WriteHeader(http.StatusNotFound)
 		json.NewEncoder(w).Encode(map[string]string{"error": "unknown currency pair " + pair})
@@ -76,6 +88,33 @@ func (p *provider) setRates(w http.ResponseWriter, r *http.Request) {
 	p.mu.Lock()
 	for pair, rate := range in {
 		p.rates[strings.ToUpper(pair)] = rate
+	}
+	p.mu.Unlock()
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (p *provider) setFaults(w http.ResponseWriter, r *http.Request) {
+	if p.token == "" || r.Header.Get("X-Admin-Token") != p.token {
+		http.Error(w, "forbidden", http.StatusForbidden)
+		return
+	}
+	var in map[string]string
+	if err := json.NewDecoder(r.Body).Decode(&in); err != nil {
+		http.Error(w, "body must be JSON like {\"USD/SEK\": \"6s\"}", http.StatusBadRequest)
+		return
+	}
+	until := map[string]time.Time{}
+	for pair, d := range in {
+		dur, err := time.ParseDuration(d)
+		if err != nil || dur < 0 || dur > time.Minute {
+			http.Error(w, "a fault lasts from 0s to 1m", http.StatusBadRequest)
+			return
+		}
+		until[strings.ToUpper(pair)] = time.Now().Add(dur)
+	}
+	p.mu.Lock()
+	for pair, t := range until {
+		p.faults[pair] = t
 	}
 	p.mu.Unlock()
 	w.WriteHeader(http.StatusNoContent)
