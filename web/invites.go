@@ -172,12 +172,8 @@ func (s *Server) signUp(w http.ResponseWriter, r *http.Request) {
 		s.inviteError(w, err)
 		return
 	}
-	hash, err := s.hasher.Hash(body.Password)
-	if errors.Is(err, auth.ErrBusy) {
-		busy(w)
-		return
-	} else if err != nil {
-		s.internal(w, err)
+	hash, ok := s.hashPassword(w, body.Password)
+	if !ok {
 		return
 	}
 	acct, joined, err := s.cfg.Store.SignUp(r.Context(), code,

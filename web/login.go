@@ -168,6 +168,21 @@ func busy(w http.ResponseWriter) {
 	writeError(w, http.StatusTooManyRequests, "the server is busy checking other passwords", "try again in a moment")
 }
 
+// hashPassword hashes password through the bounded hasher; when it cannot
+// (busy: 429, or failed: 500) it answers the request itself and returns
+// false.
+func (s *Server) hashPassword(w http.ResponseWriter, password string) (string, bool) {
+	hash, err := s.hasher.Hash(password)
+	if errors.Is(err, auth.ErrBusy) {
+		busy(w)
+		return "", false
+	} else if err != nil {
+		s.internal(w, err)
+		return "", false
+	}
+	return hash, true
+}
+
 // startLogin records a new login of acct and sets its cookie; on error it
 // answers the request itself and returns false.
 func (s *Server) startLogin(w http.ResponseWriter, r *http.Request, acct store.Account) bool {
@@ -234,12 +249,8 @@ func (s *Server) changePassword(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "the new password is the current one", "pick another")
 		return
 	}
-	hash, err := s.hasher.Hash(body.New)
-	if errors.Is(err, auth.ErrBusy) {
-		busy(w)
-		return
-	} else if err != nil {
-		s.internal(w, err)
+	hash, ok := s.hashPassword(w, body.New)
+	if !ok {
 		return
 	}
 	if err := s.cfg.Store.SetPassword(r.Context(), acct.Login, hash); err != nil {
