@@ -2,12 +2,15 @@ package web
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gorilla/websocket"
 
 	"github.com/backlab/backlab/internal/auth"
 	"github.com/backlab/backlab/internal/labrun"
@@ -151,6 +154,86 @@ func FuzzAPIBodies(f *testing.F) {
 			if err := json.Unmarshal(raw, &e); err != nil || strings.TrimSpace(e.Error) == "" {
 				t.Fatalf("%s %s %q = %d with %q; want JSON with an \"error\"", rt.method, path, body, status, raw)
 			}
+		}
+	})
+}
+
+// dialTerminal opens the target's terminal socket as the admin's page.
+func (ft *fuzzTarget) dialTerminal(t testing.TB) *websocket.Conn {
+	t.Helper()
+	u := "ws" + strings.TrimPrefix(ft.ts.URL, "http") + ft.termWS
+	d := websocket.Dialer{Subprotocols: []string{TerminalProtocol}, HandshakeTimeout: 10 * time.Second, Jar: ft.admin.Jar}
+	c, resp, err := d.Dial(u, http.Header{"Origin": {ft.ts.URL}})
+	if resp != nil && resp.Body != nil {
+		resp.Body.Close()
+	}
+	if err != nil {
+		t.Fatalf("dial the terminal: %v", err)
+	}
+	return c
+}
+
+// wantControl is what the terminal socket must accept: a JSON resize
+// frame within the read limit with 1–1000 columns and rows.
+func wantControl(frame []byte) bool {
+	var m control
+	return len(frame) <= maxInput && json.Unmarshal(frame, &m) == nil && m.Type == "resize" &&
+		m.Cols >= 1 && m.Cols <= 1000 && m.Rows >= 1 && m.Rows <= 1000
+}
+
+// FuzzTerminalControl sends arbitrary text frames (control frames) on a
+// terminal socket, each followed by a line typed as a binary frame. A
+// frame that wantControl accepts leaves the socket open (the typed line
+// is echoed); any other closes it with CloseBadMessage (or, past the read
+// limit, 1009). Nothing else happens: no panic, no other close, no hang.
+func FuzzTerminalControl(f *testing.F) {
+	ft := newFuzzTarget(f)
+	var c *websocket.Conn
+	n := 0
+	f.Cleanup(func() {
+		if c != nil {
+			c.Close()
+		}
+	})
+	f.Fuzz(func(t *testing.T, frame []byte) {
+		if c == nil {
+			c = ft.dialTerminal(t)
+		}
+		n++
+		marker := fmt.Sprintf("m%d", n)
+		c.SetWriteDeadline(time.Now().Add(10 * time.Second))
+		if err := c.WriteMessage(websocket.TextMessage, frame); err != nil {
+			t.Fatalf("send the frame: %v", err)
+		}
+		// The server may close before it reads this; then the read below
+		// finds the close.
+		c.WriteMessage(websocket.BinaryMessage, []byte(marker+"\x03"))
+		var out strings.Builder
+		c.SetReadDeadline(time.Now().Add(20 * time.Second))
+		for !strings.Contains(out.String(), marker+"^C") {
+			kind, data, err := c.ReadMessage()
+			if err != nil {
+				c.Close()
+				c = nil
+				var ce *websocket.CloseError
+				if !errors.As(err, &ce) {
+					t.Fatalf("frame %q: socket ended without a close frame: %v", frame, err)
+				}
+				want := CloseBadMessage
+				if len(frame) > maxInput {
+					want = websocket.CloseMessageTooBig
+				}
+				if ce.Code != want || wantControl(frame) {
+					t.Fatalf("frame %q: closed with %d %q; want it accepted: %v, or closed with %d", frame, ce.Code, ce.Text, wantControl(frame), want)
+				}
+				return
+			}
+			if kind == websocket.BinaryMessage {
+				out.Write(data)
+			}
+		}
+		if !wantControl(frame) {
+			t.Fatalf("frame %q was accepted", frame)
 		}
 	})
 }
