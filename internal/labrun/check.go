@@ -201,9 +201,9 @@ func readLine(br *bufio.Reader) ([]byte, error) {
 	var line []byte
 	for {
 		chunk, isPrefix, err := br.ReadLine()
-		if len(line) < maxLine {
-			line = append(line, chunk...)
-		}
+		// ReadLine's chunks need not be a whole buffer (it holds back a
+		// CR at the buffer's edge), so cut the chunk, not just stop.
+		line = append(line, chunk[:min(len(chunk), maxLine-len(line))]...)
 		if err != nil || !isPrefix {
 			return line, err
 		}
