@@ -2,7 +2,6 @@ package web
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"net"
 	"strconv"
@@ -138,23 +137,6 @@ func TestSocketLimits(t *testing.T) {
 	}
 }
 
-// floodCmd is a program for the fake sandbox: `flood N` writes N bytes of
-// output in 32 KiB writes, then the line flood-done.
-func floodCmd(ctx context.Context, p *runnertest.Proc) int {
-	n, err := strconv.Atoi(p.Args[1])
-	if err != nil {
-		return p.Errorf(2, "flood: %v", err)
-	}
-	chunk := bytes.Repeat([]byte("y"), 32<<10)
-	for n > 0 && ctx.Err() == nil {
-		w := min(n, len(chunk))
-		p.Stdout.Write(chunk[:w])
-		n -= w
-	}
-	p.Stdout.Write([]byte("\nflood-done\n"))
-	return 0
-}
-
 // slowDial opens a WebSocket as a page that reads nothing would, on a
 // connection with a small receive buffer, so that what the kernel holds
 // for it is small too.
@@ -181,7 +163,7 @@ func (ts *testServer) slowDial(t *testing.T, path, proto string) *websocket.Conn
 func TestSlowTerminalReaderIsClosed(t *testing.T) {
 	t.Parallel()
 	ts, fake, sid, tpath := socketServer(t, SocketLimits{})
-	fake.Driver.AddCommand("flood", floodCmd)
+	fake.Driver.AddCommand("flood", testenv.Flood)
 	c := ts.slowDial(t, tpath, TerminalProtocol)
 	const flood = 4 << 20
 	c.WriteMessage(websocket.BinaryMessage, []byte("flood "+strconv.Itoa(flood)+"\n"))

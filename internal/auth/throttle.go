@@ -1,10 +1,11 @@
 package auth
 
 import (
-	"container/list"
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/hashicorp/golang-lru/v2/simplelru"
 )
 
 // The throttle's rule. Failed password checks are counted in three kinds
@@ -59,13 +60,10 @@ const (
 // address (see the rule above). It is safe for concurrent use.
 type Throttle struct {
 	mu      sync.Mutex
-	max     int
-	buckets map[string]*list.Element // of *bucket
-	lru     *list.List               // most recently used first
+	buckets *simplelru.LRU[string, *bucket]
 }
 
 type bucket struct {
-	key    string
 	start  time.Time // the first failure of the window
 	fails  int
 	lastOK time.Time // pairs: the last success
@@ -73,14 +71,15 @@ type bucket struct {
 
 // NewThrottle returns a throttle that keeps at most entries buckets.
 func NewThrottle(entries int) *Throttle {
-	return &Throttle{max: max(entries, 3), buckets: map[string]*list.Element{}, lru: list.New()}
+	buckets, _ := simplelru.NewLRU[string, *bucket](max(entries, 3), nil) // errs only on a size below 1
+	return &Throttle{buckets: buckets}
 }
 
 // Len is how many buckets the throttle holds.
 func (t *Throttle) Len() int {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.lru.Len()
+	return t.buckets.Len()
 }
 
 // addrKey is the bucket of an address: IPv6 per /64.
@@ -103,16 +102,14 @@ func addressKey(a netip.Addr) string           { return "a\x00" + addrKey(a) }
 // get returns the bucket of key, or nil; it drops a bucket with nothing
 // left to remember.
 func (t *Throttle) get(key string, now time.Time) *bucket {
-	e, ok := t.buckets[key]
+	b, ok := t.buckets.Peek(key)
 	if !ok {
 		return nil
 	}
-	b := e.Value.(*bucket)
 	if now.Sub(b.start) >= Window {
 		b.fails = 0
 		if now.Sub(b.lastOK) >= KnownFor {
-			t.lru.Remove(e)
-			delete(t.buckets, key)
+			t.buckets.Remove(key)
 			return nil
 		}
 	}
@@ -123,16 +120,11 @@ func (t *Throttle) get(key string, now time.Time) *bucket {
 // used; it forgets the least recently used past the bound.
 func (t *Throttle) touch(key string, now time.Time) *bucket {
 	if b := t.get(key, now); b != nil {
-		t.lru.MoveToFront(t.buckets[key])
+		t.buckets.Get(key) // the most recently used now
 		return b
 	}
-	b := &bucket{key: key}
-	t.buckets[key] = t.lru.PushFront(b)
-	for t.lru.Len() > t.max {
-		old := t.lru.Back()
-		t.lru.Remove(old)
-		delete(t.buckets, old.Value.(*bucket).key)
-	}
+	b := &bucket{}
+	t.buckets.Add(key, b)
 	return b
 }
 

@@ -2,34 +2,16 @@ package session_test
 
 import (
 	"bytes"
-	"context"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/backlab/backlab/internal/session"
-	"github.com/backlab/backlab/internal/store"
+	"github.com/backlab/backlab/internal/testenv"
 	"github.com/backlab/backlab/runner"
 	"github.com/backlab/backlab/runner/runnertest"
 )
-
-// floodCmd is a program for the fake sandbox: `flood N` writes N bytes of
-// output in 32 KiB writes, then the line flood-done.
-func floodCmd(ctx context.Context, p *runnertest.Proc) int {
-	n, err := strconv.Atoi(p.Args[1])
-	if err != nil {
-		return p.Errorf(2, "flood: %v", err)
-	}
-	chunk := bytes.Repeat([]byte("y"), 32<<10)
-	for n > 0 && ctx.Err() == nil {
-		w := min(n, len(chunk))
-		p.Stdout.Write(chunk[:w])
-		n -= w
-	}
-	p.Stdout.Write([]byte("\nflood-done\n"))
-	return 0
-}
 
 // waitReplay waits until the terminal's recent output holds want.
 func waitReplay(t *testing.T, term *session.Terminal, want string) {
@@ -71,14 +53,8 @@ func drain[T any](t *testing.T, ch <-chan T) func(yield func(T) bool) {
 func TestSlowViewerIsBounded(t *testing.T) {
 	t.Parallel()
 	e := newFakeEnv(t, 10*time.Minute, time.Minute)
-	e.fake.Driver.AddCommand("flood", floodCmd)
-	s, _, err := e.m.Open(t.Context(), "u1", e.lab.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	msgs, cancel := s.Subscribe()
-	defer cancel()
-	waitState(t, msgs, store.StateReady)
+	e.fake.Driver.AddCommand("flood", testenv.Flood)
+	s, _ := openReady(t, e)
 	term, err := s.NewTerminal(t.Context(), runner.TermSize{Cols: 80, Rows: 24})
 	if err != nil {
 		t.Fatal(err)
@@ -114,13 +90,7 @@ func TestSlowViewerIsBounded(t *testing.T) {
 func TestSlowSubscriberIsBounded(t *testing.T) {
 	t.Parallel()
 	e := newFakeEnv(t, 10*time.Minute, time.Minute)
-	s, _, err := e.m.Open(t.Context(), "u1", e.lab.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	msgs, cancel := s.Subscribe()
-	defer cancel()
-	waitState(t, msgs, store.StateReady)
+	s, _ := openReady(t, e)
 	slow, cancelSlow := s.Subscribe()
 	defer cancelSlow()
 

@@ -99,6 +99,20 @@ func startEnv(t *testing.T, l *lab.Lab, r labrun.Runner, imgs session.ImagesFunc
 }
 
 // waitState reads messages until the session reaches state.
+// openReady opens e's lab for user u1 and waits until its sandbox is
+// ready; the subscription to its messages ends with the test.
+func openReady(t *testing.T, e *env) (*session.Session, <-chan session.Message) {
+	t.Helper()
+	s, _, err := e.m.Open(t.Context(), "u1", e.lab.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, cancel := s.Subscribe()
+	t.Cleanup(cancel)
+	waitState(t, msgs, store.StateReady)
+	return s, msgs
+}
+
 func waitState(t *testing.T, msgs <-chan session.Message, state string) []session.Message {
 	t.Helper()
 	var seen []session.Message
@@ -310,13 +324,7 @@ func TestIdleWarningThenExpiryOnEngine(t *testing.T) {
 // testIdleWarningThenExpiry leaves a ready session alone: it is warned,
 // then stopped as expired.
 func testIdleWarningThenExpiry(t *testing.T, e *env) {
-	s, _, err := e.m.Open(t.Context(), "u1", e.lab.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	msgs, cancel := s.Subscribe()
-	defer cancel()
-	waitState(t, msgs, store.StateReady)
+	s, msgs := openReady(t, e)
 	seen := waitState(t, msgs, store.StateExpired)
 	warned := false
 	for _, m := range seen {
@@ -341,13 +349,7 @@ func TestMaxLifetime(t *testing.T) {
 	e := newFakeEnv(t, 10*time.Minute, time.Minute, func(c *session.Config) {
 		c.MaxLifetime, c.LifetimeWarning = 3*time.Second, 1500*time.Millisecond
 	})
-	s, _, err := e.m.Open(t.Context(), "u1", e.lab.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	msgs, cancel := s.Subscribe()
-	defer cancel()
-	waitState(t, msgs, store.StateReady)
+	s, msgs := openReady(t, e)
 	// Keep it alive, as a page that keeps sending keepalives would.
 	busy, stopBusy := context.WithCancel(t.Context())
 	defer stopBusy()
@@ -383,13 +385,7 @@ func TestMaxLifetime(t *testing.T) {
 func TestKeepaliveStopsAtTheLifetime(t *testing.T) {
 	t.Parallel()
 	e := newFakeEnv(t, 10*time.Minute, time.Minute, func(c *session.Config) { c.MaxLifetime = time.Hour })
-	s, _, err := e.m.Open(t.Context(), "u1", e.lab.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	msgs, cancel := s.Subscribe()
-	defer cancel()
-	waitState(t, msgs, store.StateReady)
+	s, _ := openReady(t, e)
 	v := s.View()
 	if v.EndsAt.IsZero() || v.EndsAt.Sub(v.Created) > time.Hour+time.Minute {
 		t.Fatalf("ready view ends_at = %v (created %v), want within the hour's lifetime", v.EndsAt, v.Created)
@@ -414,13 +410,7 @@ func TestKeepaliveStopsAtTheLifetime(t *testing.T) {
 func TestCheckOutcomes(t *testing.T) {
 	t.Parallel()
 	e := newFakeEnv(t, 10*time.Minute, time.Minute)
-	s, _, err := e.m.Open(t.Context(), "u1", e.lab.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	msgs, cancel := s.Subscribe()
-	defer cancel()
-	waitState(t, msgs, store.StateReady)
+	s, msgs := openReady(t, e)
 	tests := []struct {
 		name    string
 		steps   []runnertest.Step

@@ -2,6 +2,7 @@ package testenv
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -152,4 +154,22 @@ func copyIntoImage(files map[string]string, src, dest string) error {
 		files[target] = string(b)
 		return err
 	})
+}
+
+// Flood is a command for the fake sandbox (add it with
+// Driver.AddCommand): `flood N` writes N bytes of output in 32 KiB writes,
+// then the line flood-done.
+func Flood(ctx context.Context, p *runnertest.Proc) int {
+	n, err := strconv.Atoi(p.Args[1])
+	if err != nil {
+		return p.Errorf(2, "flood: %v", err)
+	}
+	chunk := bytes.Repeat([]byte("y"), 32<<10)
+	for n > 0 && ctx.Err() == nil {
+		w := min(n, len(chunk))
+		p.Stdout.Write(chunk[:w])
+		n -= w
+	}
+	p.Stdout.Write([]byte("\nflood-done\n"))
+	return 0
 }
