@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -81,4 +82,26 @@ func sorted(s []string) []string {
 	s = slices.Clone(s)
 	slices.Sort(s)
 	return s
+}
+
+// TestLabTestFlags: flags that cannot go together, or a --parallel out of
+// range, are refused with what to give, before any lab is loaded.
+func TestLabTestFlags(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--parallel", "0", "labs/"}, "from 1 to 16"},
+		{[]string{"--parallel", "17", "labs/"}, "from 1 to 16"},
+		{[]string{"--expect", "pass", "labs/"}, "go with --solution"},
+		{[]string{"--solution", "x", "labs/"}, "--expect pass or --expect fail"},
+		{[]string{"--solution", "x", "--expect", "pass", "--failing", "a", "labs/"}, "--failing goes with --expect fail"},
+	}
+	for _, tt := range tests {
+		err := cmdLabTest(t.Context(), tt.args, io.Discard, io.Discard, slog.New(slog.DiscardHandler))
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("lab test %v: %v, want an error saying %q", tt.args, err, tt.want)
+		}
+	}
 }
