@@ -97,8 +97,13 @@ COPY --from=build /out/backlab /usr/local/bin/backlab
 # GOCACHE is read-only at runtime (root's, and the compose service mounts
 # the root file system read-only): hits come from the warm cache, anything
 # new (an edited checker) compiles in TMPDIR without being kept.
+# GODEBUG=goindex=0: the go command's index of the standard library, kept in
+# GOCACHE, does not match the toolchain once copied into this stage, and a
+# read-only cache cannot take a new one, so every import of the standard
+# library would fail ("package bytes is not in std"); without the index the
+# go command reads the sources, as it does for any other package.
 ENV PATH=/usr/local/go/bin:$PATH HOME=/home/backlab \
-    GOTOOLCHAIN=local GOMODCACHE=/opt/go/mod GOCACHE=/opt/go/cache GOPROXY=off GOFLAGS=-buildvcs=false \
+    GOTOOLCHAIN=local GOMODCACHE=/opt/go/mod GOCACHE=/opt/go/cache GOPROXY=off GOFLAGS=-buildvcs=false GODEBUG=goindex=0 \
     BACKLAB_DB=/var/lib/backlab/backlab.db
 USER 10001:10001
 RUN go telemetry off && go version
